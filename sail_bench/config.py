@@ -1,0 +1,348 @@
+"""The suite schema: what a suite YAML may say, checked before any work starts.
+
+Loading a suite: read YAML → merge each method's ``extends:`` recipe under it → apply
+``--set key.path=value`` overrides → check keys ("did you mean") → pydantic validation. Every
+problem becomes one line naming the file, the dotted key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrackingConfig(Strict):
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str | None = None  # default: the suite name
+
+
+class BackendConfig(Strict):
+    name: str = "toy"
+    model: str = "builtin"
+    dtype: Literal["fp32", "fp16", "bf16"] = "fp32"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+class SamplerConfig(Strict):
+    name: Literal["ddim", "ddpm", "euler"] = "ddim"
+    steps: int = Field(20, ge=1, le=1000)
+    guidance: float = Field(1.0, ge=0.0)
+    batch_size: int = Field(64, ge=1)
+
+
+class PreferenceConfig(Strict):
+    source: str = "toy_oracle"
+    temperature: float = Field(0.25, gt=0)  # toy: Bradley–Terry temperature of the simulated raters
+    sampler: SamplerConfig = SamplerConfig()  # toy: how the seed pairs' images are drawn
+
+
+class DataConfig(Strict):
+    preferences: PreferenceConfig = PreferenceConfig()
+    seed_pairs: int = Field(256, ge=1)
+    seed_prompts: int | None = Field(None, ge=1)  # distinct prompts behind the seed pairs (toy)
+    prompt_pools: list[Annotated[int, Field(ge=1)]] = [96, 96]
+
+
+class BenchmarkRef(Strict):
+    name: str
+    limit: int | None = Field(None, ge=1)
+    samples_per_prompt: int = Field(1, ge=1)
+
+
+class MetricRef(Strict):
+    name: str
+    version: str | None = None
+
+
+class EvaluationConfig(Strict):
+    sampler: SamplerConfig = SamplerConfig()
+    benchmarks: list[BenchmarkRef] = [BenchmarkRef(name="toy_shapes")]
+    metrics: list[MetricRef] = [MetricRef(name="toy_oracle"), MetricRef(name="toy_aesthetic")]
+    bootstrap: int = Field(1000, ge=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_as_strings(cls, data: Any) -> Any:
+        # `benchmarks: [toy_shapes]` and `metrics: [toy_oracle]` are shorthand for {name: ...}
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("benchmarks", "metrics"):
+                if isinstance(data.get(key), list):
+                    data[key] = [{"name": v} if isinstance(v, str) else v for v in data[key]]
+        return data
+
+
+class TrainConfig(Strict):
+    loss: Literal["dpo"] = "dpo"
+    beta: float = Field(5000.0, gt=0)
+    steps: int | None = Field(None, ge=1)
+    epochs: float | None = Field(None, gt=0)  # alternative to steps: passes over the training pairs
+    batch_size: int = Field(32, ge=1)  # pairs per device per micro-batch
+    grad_accum: int = Field(1, ge=1)
+    lr: float | None = Field(None, gt=0)
+    lr_per_sample: float | None = Field(None, gt=0)  # official Diffusion-DPO --scale_lr rule
+    warmup_steps: int = Field(0, ge=0)
+    weight_decay: float = Field(1e-2, ge=0)
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = Field(1e-8, gt=0)
+    grad_clip: float = Field(1.0, gt=0)
+    proportion_empty_prompts: float = Field(0.0, ge=0, le=1)
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+
+    @model_validator(mode="after")
+    def _one_length_and_one_lr(self) -> TrainConfig:
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one of steps or epochs")
+        if (self.lr is None) == (self.lr_per_sample is None):
+            raise ValueError("give exactly one of lr or lr_per_sample")
+        return self
+
+
+class MethodBase(Strict):
+    id: str
+    extends: str | None = None
+
+
+class BaseMethod(MethodBase):
+    method: Literal["base"]
+
+
+class DiffusionDPOMethod(MethodBase):
+    method: Literal["diffusion_dpo"]
+    data: Literal["seed"] = "seed"
+    train: TrainConfig
+
+
+class SailMethod(MethodBase):
+    method: Literal["sail", "online_dpo"]
+    iterations: int = Field(2, ge=0)
+    candidates: int = Field(8, ge=2)  # N
+    draws: int = Field(10, ge=1)  # K
+    selection: Literal["best_worst", "random"] = "best_worst"
+    ranker: str = "implicit"  # implicit | random | scorer:<metric>
+    reward_reference: Literal["base", "previous", "iter0"] = "base"
+    alpha: float = Field(0.75, ge=0, le=1)  # generated share of each iteration's training set
+    train: TrainConfig  # iteration 0: Diffusion-DPO on the seed pairs
+    iteration_train: dict[str, Any] = {}  # overrides of `train` for iterations >= 1
+    sampler: SamplerConfig | None = None  # candidate generation; default: the evaluation sampler
+    audit_metric: str | None = None  # toy only: how often the ranker's pairs agree with this judge
+
+    def train_for(self, iteration: int) -> TrainConfig:
+        if iteration == 0 or not self.iteration_train:
+            return self.train
+        return TrainConfig(**{**self.train.model_dump(), **self.iteration_train})
+
+    @model_validator(mode="after")
+    def _check(self) -> SailMethod:
+        if not (self.ranker in ("implicit", "random") or self.ranker.startswith("scorer:")):
+            raise ValueError(f"ranker {self.ranker!r}: use implicit, random or scorer:<metric>")
+        self.train_for(1)  # validates the overrides
+        return self
+
+
+MethodConfig = Annotated[BaseMethod | DiffusionDPOMethod | SailMethod, Field(discriminator="method")]
+METHOD_CLASSES = {"base": BaseMethod, "diffusion_dpo": DiffusionDPOMethod, "sail": SailMethod, "online_dpo": SailMethod}
+
+
+class Suite(Strict):
+    name: str
+    seed: int = 0
+    output_dir: str | None = None  # default: runs/<name>
+    tracking: TrackingConfig = TrackingConfig()
+    backend: BackendConfig = BackendConfig()
+    data: DataConfig = DataConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    methods: list[MethodConfig]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Suite:
+        ids = [m.id for m in self.methods]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"method ids must be unique; repeated: {dup}")
+        return self
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.output_dir or f"runs/{self.name}")
+
+    def method(self, method_id: str):
+        for m in self.methods:
+            if m.id == method_id:
+                return m
+        raise UserError(f"no method with id {method_id!r} in suite {self.name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}:{where} not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _resolve_extends(ref: str, suite_path: Path) -> Path:
+    for base in (suite_path.parent, Path.cwd(), PROJECT_ROOT):
+        if (base / ref).exists():
+            return base / ref
+    raise UserError(
+        f"{suite_path}: extends: {ref!r} not found (looked next to the suite, in the cwd and in {PROJECT_ROOT})"
+    )
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """``key.path=value``; list items of ``methods`` may be addressed by their id."""
+    if "=" not in assignment:
+        raise UserError(f"--set {assignment!r}: expected key.path=value")
+    key, raw = assignment.split("=", 1)
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    parts = key.strip().split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("id") == part), None)
+            if idx is None and part.isdigit() and int(part) < len(node):
+                idx = int(part)
+            if idx is None:
+                ids = [item.get("id") for item in node if isinstance(item, dict)]
+                raise UserError(f"--set {key}: no list item {part!r} (ids: {ids})")
+            if last:
+                node[idx] = value
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise UserError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a mapping")
+
+
+def _check_keys(data: Any, model: type[BaseModel], path: str, errors: list[str]) -> None:
+    """Unknown keys with a 'did you mean' — pydantic only says 'extra inputs are not permitted'."""
+    if not isinstance(data, dict):
+        return
+    fields = model.model_fields
+    for k, v in data.items():
+        where = f"{path}.{k}" if path else str(k)
+        if k not in fields:
+            close = difflib.get_close_matches(str(k), list(fields), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(fields)}"
+            errors.append(f"{where}: unknown key — {hint}")
+            continue
+        sub = _model_of(fields[k].annotation)
+        if k == "methods" and isinstance(v, list):
+            for j, item in enumerate(v):
+                cls = METHOD_CLASSES.get(item.get("method")) if isinstance(item, dict) else None
+                if cls:
+                    _check_keys(item, cls, f"{where}[{item.get('id', j)}]", errors)
+        elif sub is not None:
+            if isinstance(v, list):
+                for j, item in enumerate(v):
+                    _check_keys(item, sub, f"{where}[{j}]", errors)
+            else:
+                _check_keys(v, sub, where, errors)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_validation(e: ValidationError, data: dict) -> list[str]:
+    lines = []
+    for err in e.errors():
+        loc = list(err["loc"])
+        # discriminated unions insert the tag ("sail") into the path; show the method id instead
+        parts: list[str] = []
+        node: Any = data
+        i = 0
+        while i < len(loc):
+            p = loc[i]
+            if isinstance(p, int) and isinstance(node, list) and p < len(node):
+                node = node[p]
+                label = node.get("id", p) if isinstance(node, dict) else p
+                parts[-1] = f"{parts[-1]}[{label}]" if parts else f"[{label}]"
+                if isinstance(node, dict) and i + 1 < len(loc) and loc[i + 1] == node.get("method"):
+                    i += 1
+            else:
+                parts.append(str(p))
+                node = node.get(p) if isinstance(node, dict) else None
+            i += 1
+        where = ".".join(parts) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            lines.append(f"{where}: required key missing")
+        elif err["type"] == "union_tag_invalid":
+            lines.append(
+                f"{where}.method: {err['input'].get('method')!r} is not a method — use one of {sorted(METHOD_CLASSES)}"
+            )
+        elif err["type"] == "union_tag_not_found":
+            lines.append(f"{where}: missing `method:` (one of {sorted(METHOD_CLASSES)})")
+        else:
+            shown = err.get("input")
+            value = "" if isinstance(shown, dict) else f" = {shown!r}"
+            lines.append(f"{where}{value}: {msg}")
+    return lines
+
+
+def load_suite(path: str | Path, overrides: list[str] | None = None) -> Suite:
+    """Read, merge, override and validate a suite; raises UserError with one line per problem."""
+    path = Path(path)
+    data = _read_yaml(path)
+    data = {k: v for k, v in data.items() if not str(k).startswith("x-")}  # anchors for reuse only
+    methods = data.get("methods")
+    if isinstance(methods, list):
+        merged = []
+        for m in methods:
+            if isinstance(m, dict) and m.get("extends"):
+                recipe = _read_yaml(_resolve_extends(m["extends"], path))
+                m = deep_merge(recipe, m)
+            merged.append(m)
+        data["methods"] = merged
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    errors: list[str] = []
+    _check_keys(data, Suite, "", errors)
+    if not errors:
+        try:
+            return Suite.model_validate(data)
+        except ValidationError as e:
+            errors = _format_validation(e, data)
+    raise UserError("\n".join(f"{path}: {line}" for line in errors))

@@ -1,0 +1,171 @@
+"""`sail-bench run` and `plan`: build every method's stage graph, run what is missing, log to MLflow."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .config import Suite
+from .evaluation.stats import paired, summarize
+from .methods import METHODS, Iterate
+from .pipeline import Pipeline
+from .stages import Stage
+from .tracking import Tracker, environment_tags, flatten
+
+log = logging.getLogger(__name__)
+
+
+def build_plan(pipe: Pipeline) -> dict[str, list[Iterate]]:
+    return {m.id: METHODS.get(m.method, where=f"methods[{m.id}].method")(pipe, m) for m in pipe.suite.methods}
+
+
+def walk(stage: Stage, seen: dict[str, Stage]) -> None:
+    """Dependencies first, each stage once."""
+    for dep in stage.deps.values():
+        walk(dep, seen)
+    seen.setdefault(stage.key, stage)
+
+
+def plan_rows(pipe: Pipeline) -> list[dict]:
+    """Every stage the suite needs, in execution order, with whether it is already done."""
+    seen: dict[str, Stage] = {}
+    for st in pipe.evaluation(pipe.base_model(), label="base").values():
+        walk(st, seen)
+    for method_id, iterates in build_plan(pipe).items():
+        for it in iterates:
+            walk(it.model, seen)
+            for st in pipe.evaluation(it.model, label=f"{method_id}/{it.name}").values():
+                walk(st, seen)
+    rows = []
+    for st in seen.values():
+        rows.append({"kind": st.kind, "key": st.key, "label": st.label.strip("/"), "done": pipe.store.is_done(st)})
+    return rows
+
+
+@dataclass
+class SuiteResult:
+    parent_run_id: str
+    rows: list[dict] = field(default_factory=list)  # one per (method, iterate, benchmark, metric)
+    stages_run: int = 0
+    seconds: float = 0.0
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
+    t0 = time.time()
+    pipe = Pipeline(suite)
+    plan = build_plan(pipe)  # builds the graph (and fails on bad config) before any run is created
+    tracker = Tracker(tracking_uri or suite.tracking.uri, suite.tracking.experiment or suite.name)
+    env = environment_tags(suite.seed)
+    parent = tracker.start(suite.name, {**env, "sail_bench.suite": suite.name, "sail_bench.kind": "suite"})
+    resolved = suite.model_dump(mode="json")
+    tracker.log_text(parent, yaml.safe_dump(resolved, sort_keys=False), "suite.resolved.yaml")
+    tracker.log_params(parent, flatten({k: v for k, v in resolved.items() if k != "methods"}))
+    result = SuiteResult(parent)
+    ok = False
+    try:
+        base_scores = _scores(pipe, pipe.evaluation(pipe.base_model(), label="base"))
+        dpo_id = next((m.id for m in suite.methods if m.method == "diffusion_dpo"), None)
+        dpo_scores = None
+        order = sorted(suite.methods, key=lambda m: m.id != dpo_id)  # DPO first: others compare against it
+        for m in order:
+            child = tracker.start(
+                m.id, {**env, "sail_bench.method": m.method, "sail_bench.method_id": m.id}, parent=parent
+            )
+            tracker.log_params(child, flatten(m.model_dump(mode="json")))
+            for it in plan[m.id]:
+                label = f"{m.id}/{it.name}"
+                evals = pipe.evaluation(it.model, label=label)
+                scores = _scores(pipe, evals)
+                metrics: dict[str, float] = {}
+                for (bench, metric), df in scores.items():
+                    prefix = f"eval/{bench}/{metric}"
+                    stats = summarize(df["score"].to_numpy(), suite.evaluation.bootstrap, suite.seed)
+                    metrics.update({f"{prefix}/{k}": v for k, v in stats.items() if k != "n"})
+                    base_df = base_scores[(bench, metric)]
+                    for ref_name, ref in (("base", base_df), ("dpo", dpo_scores and dpo_scores.get((bench, metric)))):
+                        if ref is None or (ref_name == "dpo" and m.id == dpo_id):
+                            continue
+                        cmp = paired(
+                            df["score"].to_numpy(), ref["score"].to_numpy(), suite.evaluation.bootstrap, suite.seed
+                        )
+                        metrics.update({f"{prefix}/vs_{ref_name}/{k}": v for k, v in cmp.items()})
+                    result.rows.append(
+                        {
+                            "method": m.id,
+                            "method_kind": m.method,
+                            "iterate": it.name,
+                            "step": it.step,
+                            "benchmark": bench,
+                            "metric": metric,
+                            **stats,
+                            **{
+                                f"vs_base_{k}": v
+                                for k, v in paired(
+                                    df["score"].to_numpy(),
+                                    base_df["score"].to_numpy(),
+                                    suite.evaluation.bootstrap,
+                                    suite.seed,
+                                ).items()
+                            },
+                        }
+                    )
+                metrics.update(_diagnostics(pipe, it))
+                tracker.log_metrics(child, metrics, step=it.step)
+                _log_artifacts(pipe, tracker, child, it, evals)
+                _link(pipe, m.id, it, evals)
+            if m.id == dpo_id:
+                dpo_scores = scores  # DPO has one iterate
+            tracker.finish(child)
+        ok = True
+    finally:
+        result.stages_run = len(pipe.store.ran)
+        result.seconds = round(time.time() - t0, 1)
+        tracker.log_metrics(parent, {"stages_run": result.stages_run, "seconds": result.seconds}, step=0)
+        tracker.finish(parent, ok)
+    return result
+
+
+def _scores(pipe: Pipeline, evals: dict) -> dict[tuple[str, str], pd.DataFrame]:
+    return {k: pd.read_parquet(pipe.store.ensure(st) / "scores.parquet") for k, st in evals.items()}
+
+
+def _diagnostics(pipe: Pipeline, it: Iterate) -> dict[str, float]:
+    out = {}
+    for role, st in it.extra.items():
+        summary = pipe.store.record(st).get("summary", {})
+        for k, v in summary.items():
+            if isinstance(v, (int, float)):
+                out[f"{role}/{k}"] = float(v)
+    return out
+
+
+def _log_artifacts(pipe: Pipeline, tracker: Tracker, run_id: str, it: Iterate, evals: dict) -> None:
+    for (bench, metric), st in evals.items():
+        d = pipe.store.path(st)
+        tracker.log_artifact(run_id, d / "scores.parquet", f"scores/{it.name}/{bench}/{metric}")
+    for bench in {b for b, _ in evals}:
+        imgs = next(st.deps["images"] for (b, _), st in evals.items() if b == bench)
+        tracker.log_artifact(run_id, pipe.store.path(imgs) / "grid.png", f"grids/{it.name}/{bench}")
+    if "train" in it.extra:
+        train_dir = pipe.store.path(it.extra["train"])
+        tracker.log_artifact(run_id, train_dir / "train_log.parquet", f"train/{it.name}")
+        tracker.set_tags(run_id, {f"checkpoint.{it.name}": str(train_dir.resolve())})
+
+
+def _link(pipe: Pipeline, method_id: str, it: Iterate, evals: dict) -> None:
+    """Readable paths: <output_dir>/<method>/<iterate>/{checkpoint,ranking,eval/<bench>/<metric>}."""
+    root = Path(pipe.suite.out_dir) / method_id / it.name
+    pipe.store.link(it.model, root / "checkpoint")
+    for role, st in it.extra.items():
+        if role != "train":
+            pipe.store.link(st, root / role)
+    for (bench, metric), st in evals.items():
+        pipe.store.link(st, root / "eval" / bench / metric)
