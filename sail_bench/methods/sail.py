@@ -7,7 +7,7 @@ from . import METHODS, Iterate
 
 
 @METHODS.register("sail")
-@METHODS.register("online_dpo")
+@METHODS.register("online_dpo", doc="OnlineDPO: the SAIL loop ranked by an external scorer (ranker: scorer:<metric>).")
 def sail(pipe, cfg) -> list[Iterate]:
     """SAIL: DPO on the seed pairs, then T rounds of generate → self-rank → mix → DPO."""
     base = pipe.base_model()

@@ -85,5 +85,5 @@ def bradley_terry_labels(
     score_a: np.ndarray, score_b: np.ndarray, temperature: float, rng: np.random.Generator
 ) -> np.ndarray:
     """True where A is preferred: P(A > B) = sigmoid((s_A - s_B) / temperature)."""
-    p = 1.0 / (1.0 + np.exp(-(score_a - score_b) / temperature))
+    p = 0.5 * (1.0 + np.tanh((score_a - score_b) / (2.0 * temperature)))  # sigmoid without overflow
     return rng.random(len(p)) < p
