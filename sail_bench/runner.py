@@ -20,7 +20,30 @@ from .tracking import Tracker, environment_tags, flatten
 log = logging.getLogger(__name__)
 
 
+def check_names(suite: Suite) -> None:
+    """Every registered name the suite uses resolves (a typo fails here, before any work)."""
+    from .backends import BACKENDS
+    from .data.sources import PREFERENCE_SOURCES
+    from .evaluation.benchmarks import BENCHMARKS
+    from .metrics import METRICS
+
+    BACKENDS.get(suite.backend.name, where="backend.name")
+    PREFERENCE_SOURCES.get(suite.data.preferences.source, where="data.preferences.source")
+    for b in suite.evaluation.benchmarks:
+        BENCHMARKS.get(b.name, where="evaluation.benchmarks")
+    for m in suite.evaluation.metrics:
+        METRICS.get(m.name, where="evaluation.metrics")
+    for m in suite.methods:
+        METHODS.get(m.method, where=f"methods[{m.id}].method")
+        ranker = getattr(m, "ranker", "")
+        if ranker.startswith("scorer:"):
+            METRICS.get(ranker.split(":", 1)[1], where=f"methods[{m.id}].ranker")
+        if getattr(m, "audit_metric", None):
+            METRICS.get(m.audit_metric, where=f"methods[{m.id}].audit_metric")
+
+
 def build_plan(pipe: Pipeline) -> dict[str, list[Iterate]]:
+    check_names(pipe.suite)
     return {m.id: METHODS.get(m.method, where=f"methods[{m.id}].method")(pipe, m) for m in pipe.suite.methods}
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sail_bench.toy.oracle import bradley_terry_labels, oracle_score, oracle_terms, proxy_aesthetic
-from sail_bench.toy.world import COLOURS, BACKGROUNDS, ToyPrompt, all_prompts, parse_prompt, render, sample_scenes
+from sail_bench.toy.world import BACKGROUNDS, COLOURS, ToyPrompt, all_prompts, parse_prompt, render, sample_scenes
 
 
 def _one(shape="circle", colour="red", bg="grey", cx=8.0, cy=8.0, r=0.34 * 16):
