@@ -56,8 +56,7 @@ def cmd_run(args) -> int:
 
     suite = load_suite(args.suite, args.overrides)
     result = run_suite(suite, args.tracking_uri)
-    df = result.frame().rename(columns={"vs_base_diff": "vs_base/diff", "vs_base_diff_se": "vs_base/diff_se"})
-    print(markdown_table(df))
+    print(markdown_table(result.frame()))
     print(
         f"\n{result.stages_run} stages run in {result.seconds:.0f} s; MLflow parent run {result.parent_run_id} "
         f"at {args.tracking_uri or suite.tracking.uri}"

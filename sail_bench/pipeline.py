@@ -175,7 +175,7 @@ class Pipeline:
                 rows = np.arange(P)
                 summary["audit_best_worst_agreement"] = float((judge[rows, best] > judge[rows, worst]).mean())
                 summary["audit_spearman"] = float(
-                    np.mean([pd.Series(rewards[i]).corr(pd.Series(judge[i]), method="spearman") for i in range(P)])
+                    np.nanmean([pd.Series(rewards[i]).corr(pd.Series(judge[i]), method="spearman") for i in range(P)])
                 )
             df.to_parquet(out / "ranking.parquet", index=False)
             return summary

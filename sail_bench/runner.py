@@ -109,17 +109,11 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
                 scores = _scores(pipe, evals)
                 metrics: dict[str, float] = {}
                 for (bench, metric), df in scores.items():
-                    prefix = f"eval/{bench}/{metric}"
-                    stats = summarize(df["score"].to_numpy(), suite.evaluation.bootstrap, suite.seed)
-                    metrics.update({f"{prefix}/{k}": v for k, v in stats.items() if k != "n"})
-                    base_df = base_scores[(bench, metric)]
-                    for ref_name, ref in (("base", base_df), ("dpo", dpo_scores and dpo_scores.get((bench, metric)))):
-                        if ref is None or (ref_name == "dpo" and m.id == dpo_id):
-                            continue
-                        cmp = paired(
-                            df["score"].to_numpy(), ref["score"].to_numpy(), suite.evaluation.bootstrap, suite.seed
-                        )
-                        metrics.update({f"{prefix}/vs_{ref_name}/{k}": v for k, v in cmp.items()})
+                    refs = {"base": base_scores[(bench, metric)]}
+                    if dpo_scores is not None and m.id != dpo_id:
+                        refs["dpo"] = dpo_scores[(bench, metric)]
+                    stats = score_stats(df, refs, suite.evaluation.bootstrap, suite.seed)
+                    metrics.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})
                     result.rows.append(
                         {
                             "method": m.id,
@@ -129,15 +123,6 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
                             "benchmark": bench,
                             "metric": metric,
                             **stats,
-                            **{
-                                f"vs_base_{k}": v
-                                for k, v in paired(
-                                    df["score"].to_numpy(),
-                                    base_df["score"].to_numpy(),
-                                    suite.evaluation.bootstrap,
-                                    suite.seed,
-                                ).items()
-                            },
                         }
                     )
                 metrics.update(_diagnostics(pipe, it))
@@ -154,6 +139,15 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
         tracker.log_metrics(parent, {"stages_run": result.stages_run, "seconds": result.seconds}, step=0)
         tracker.finish(parent, ok)
     return result
+
+
+def score_stats(df: pd.DataFrame, refs: dict[str, pd.DataFrame], n_boot: int, seed: int) -> dict[str, float]:
+    """Mean and CI of per-prompt scores, and paired comparisons with reference models on the same items."""
+    values = df["score"].to_numpy()
+    stats = {k: v for k, v in summarize(values, n_boot, seed).items() if k != "n"}
+    for name, ref in refs.items():
+        stats.update({f"vs_{name}/{k}": v for k, v in paired(values, ref["score"].to_numpy(), n_boot, seed).items()})
+    return stats
 
 
 def _scores(pipe: Pipeline, evals: dict) -> dict[tuple[str, str], pd.DataFrame]:
@@ -177,6 +171,8 @@ def _log_artifacts(pipe: Pipeline, tracker: Tracker, run_id: str, it: Iterate, e
     for bench in {b for b, _ in evals}:
         imgs = next(st.deps["images"] for (b, _), st in evals.items() if b == bench)
         tracker.log_artifact(run_id, pipe.store.path(imgs) / "grid.png", f"grids/{it.name}/{bench}")
+    if "ranking" in it.extra:  # every candidate's reward: the per-prompt best-worst gap distribution
+        tracker.log_artifact(run_id, pipe.store.path(it.extra["ranking"]) / "ranking.parquet", f"ranking/{it.name}")
     if "train" in it.extra:
         train_dir = pipe.store.path(it.extra["train"])
         tracker.log_artifact(run_id, train_dir / "train_log.parquet", f"train/{it.name}")
