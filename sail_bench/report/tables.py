@@ -28,7 +28,7 @@ def markdown_table(df: pd.DataFrame) -> str:
                 continue
             r = r.iloc[0]
             cell = f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
-            if "vs_base/diff" in r and pd.notna(r.get("vs_base/diff")):
+            if kind != "base" and pd.notna(r.get("vs_base/diff")):
                 cell += f" Δ{r['vs_base/diff']:+.3f}±{1.96 * r['vs_base/diff_se']:.3f}"
             cells.append(cell)
         lines.append(f"| {_row_label(method, kind, step)} | " + " | ".join(cells) + " |")
