@@ -86,8 +86,10 @@ class EvaluationConfig(Strict):
 
 
 class TrainConfig(Strict):
-    loss: Literal["dpo"] = "dpo"
-    beta: float = Field(5000.0, gt=0)
+    loss: Literal["dpo", "mapo", "sft"] = "dpo"
+    beta: float = Field(5000.0, gt=0)  # Diffusion-DPO beta
+    mapo_beta: float = Field(0.1, gt=0)  # MaPO margin weight (official default)
+    snr_value: float = Field(0.5, gt=0)  # MaPO's s (official default)
     steps: int | None = Field(None, ge=1)
     epochs: float | None = Field(None, gt=0)  # alternative to steps: passes over the training pairs
     batch_size: int = Field(32, ge=1)  # pairs per device per micro-batch
@@ -120,10 +122,23 @@ class BaseMethod(MethodBase):
     method: Literal["base"]
 
 
-class DiffusionDPOMethod(MethodBase):
-    method: Literal["diffusion_dpo"]
+LOSS_OF_METHOD = {"diffusion_dpo": "dpo", "mapo": "mapo", "sft": "sft"}
+
+
+class FinetuneMethod(MethodBase):
+    """One round of preference fine-tuning of the base model on the seed pairs."""
+
+    method: Literal["diffusion_dpo", "mapo", "sft"]
     data: Literal["seed"] = "seed"
     train: TrainConfig
+
+    @model_validator(mode="after")
+    def _loss_follows_method(self) -> FinetuneMethod:
+        want = LOSS_OF_METHOD[self.method]
+        if "loss" in self.train.model_fields_set and self.train.loss != want:
+            raise ValueError(f"train.loss {self.train.loss!r} contradicts method {self.method!r} (use {want!r})")
+        self.train = self.train.model_copy(update={"loss": want})
+        return self
 
 
 class SailMethod(MethodBase):
@@ -153,8 +168,15 @@ class SailMethod(MethodBase):
         return self
 
 
-MethodConfig = Annotated[BaseMethod | DiffusionDPOMethod | SailMethod, Field(discriminator="method")]
-METHOD_CLASSES = {"base": BaseMethod, "diffusion_dpo": DiffusionDPOMethod, "sail": SailMethod, "online_dpo": SailMethod}
+MethodConfig = Annotated[BaseMethod | FinetuneMethod | SailMethod, Field(discriminator="method")]
+METHOD_CLASSES = {
+    "base": BaseMethod,
+    "diffusion_dpo": FinetuneMethod,
+    "mapo": FinetuneMethod,
+    "sft": FinetuneMethod,
+    "sail": SailMethod,
+    "online_dpo": SailMethod,
+}
 
 
 class Suite(Strict):

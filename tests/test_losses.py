@@ -41,3 +41,29 @@ def test_dpo_loss_is_log2_when_policy_equals_reference():
 def test_per_sample_mse_is_mean_over_chw():
     a = torch.arange(8.0).view(2, 1, 2, 2)
     assert torch.allclose(per_sample_mse(a, torch.zeros_like(a)), torch.tensor([14 / 4, 126 / 4]))
+
+
+def test_mapo_loss_matches_hand_computation():
+    from sail_bench.methods.losses import mapo_loss
+
+    noise = torch.zeros(4, 1, 1, 1)
+    pred = torch.tensor([1.0, 2.0, 3.0, 0.5]).view(4, 1, 1, 1)  # mse: w = [1, 4], l = [9, 0.25]
+    s, T, beta = 0.5, 1000, 0.1
+
+    def score(x):
+        return s * x / (math.exp(s * x) - 1)
+
+    log_odds = [score(1) - score(9), score(4) - score(0.25)]
+    margin = [math.log(1 / (1 + math.exp(-T * lo))) for lo in log_odds]
+    expected = (1 + 4) / 2 - beta * sum(margin) / 2
+    loss, stats = mapo_loss(pred, noise, beta, s, T)
+    assert abs(loss.item() - expected) < 1e-5
+    assert stats["implicit_acc"].item() == 0.5  # the first pair has the lower winner error
+
+
+def test_sft_loss_is_winner_mse():
+    from sail_bench.methods.losses import sft_loss
+
+    pred, noise = torch.ones(3, 2, 2, 2) * 2, torch.zeros(3, 2, 2, 2)
+    loss, _ = sft_loss(pred, noise)
+    assert abs(loss.item() - 4.0) < 1e-6

@@ -34,3 +34,30 @@ def dpo_loss(
         "delta_l": (mse_l - ref_l).mean().detach(),
     }
     return loss, stats
+
+
+def mapo_loss(
+    model_pred: torch.Tensor, noise: torch.Tensor, beta: float, snr_value: float, num_train_timesteps: int
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """MaPO (Hong et al. 2024), reference-free, on the batch [winners; losers]:
+
+    log_odds = s*Lw/(exp(s*Lw) - 1) - s*Ll/(exp(s*Ll) - 1);  loss = mean(Lw) - beta * mean(logsigmoid(T * log_odds)).
+    """
+    mse_w, mse_l = per_sample_mse(model_pred, noise).chunk(2)
+    score_w = snr_value * mse_w / torch.expm1(snr_value * mse_w)
+    score_l = snr_value * mse_l / torch.expm1(snr_value * mse_l)
+    margin = F.logsigmoid((score_w - score_l) * num_train_timesteps)
+    loss = mse_w.mean() - beta * margin.mean()
+    stats = {
+        "implicit_acc": (score_w > score_l).float().mean(),
+        "mse_w": mse_w.mean().detach(),
+        "mse_l": mse_l.mean().detach(),
+        "margin_loss": -margin.mean().detach(),
+    }
+    return loss, stats
+
+
+def sft_loss(model_pred: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Supervised fine-tuning on the preferred images only: the plain denoising loss."""
+    mse = per_sample_mse(model_pred, noise)
+    return mse.mean(), {"mse_w": mse.mean().detach()}

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..backends.base import Backend
 from ..config import TrainConfig
 from ..data.pairs import PairSet
-from .losses import dpo_loss
+from .losses import dpo_loss, mapo_loss, sft_loss
 
 
 def resolve_schedule(cfg: TrainConfig, n_pairs: int, num_processes: int = 1) -> dict:
@@ -28,6 +28,17 @@ def resolve_schedule(cfg: TrainConfig, n_pairs: int, num_processes: int = 1) -> 
     steps = cfg.steps if cfg.steps is not None else max(1, math.ceil(cfg.epochs * n_pairs / effective_batch))
     lr = cfg.lr if cfg.lr is not None else cfg.lr_per_sample * effective_batch
     return {"effective_batch": effective_batch, "steps": steps, "lr": lr}
+
+
+def _loss(cfg: TrainConfig, backend: Backend, pred, reference, x_t, t, cond, noise):
+    if cfg.loss == "sft":
+        return sft_loss(pred, noise)
+    if cfg.loss == "mapo":
+        return mapo_loss(pred, noise, cfg.mapo_beta, cfg.snr_value, backend.num_train_timesteps)
+    with torch.no_grad():
+        ref_in = x_t.to(next(reference.parameters()).dtype)
+        ref_pred = backend.predict_noise(reference, ref_in, t, {k: v.to(ref_in.dtype) for k, v in cond.items()})
+    return dpo_loss(pred, ref_pred, noise, cfg.beta)
 
 
 def train_preference(
@@ -49,9 +60,12 @@ def train_preference(
     sched_info = resolve_schedule(cfg, len(pairs), accelerator.num_processes)
     policy = backend.load_unet(init)
     policy.train()
-    reference = backend.load_unet(ref).requires_grad_(False).eval()
-    if backend.device.type == "cuda":  # the frozen reference only runs forward: half precision is enough
-        reference.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    reference = None
+    if cfg.loss == "dpo":  # MaPO and SFT are reference-free
+        reference = backend.load_unet(ref).requires_grad_(False).eval()
+        if backend.device.type == "cuda":  # the frozen reference only runs forward: half precision is enough
+            reference.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    pairwise = cfg.loss != "sft"  # SFT trains on the winners alone
     opt = torch.optim.AdamW(
         policy.parameters(), lr=sched_info["lr"], betas=cfg.adam_betas, weight_decay=cfg.weight_decay, eps=cfg.adam_eps
     )
@@ -82,23 +96,21 @@ def train_preference(
             idx = order[cursor : cursor + micro]
             cursor += micro
             b = len(idx)
-            x0 = torch.cat([pairs.x_w[idx], pairs.x_l[idx]]).to(accelerator.device)
+            copies = 2 if pairwise else 1
+            x0 = (torch.cat([pairs.x_w[idx], pairs.x_l[idx]]) if pairwise else pairs.x_w[idx]).to(accelerator.device)
             rows_b = prompt_rows[idx].clone()
             drop = torch.rand(b, generator=gen) < cfg.proportion_empty_prompts
             rows_b[drop] = empty_row
-            cond = {k: v[rows_b].repeat(2, *[1] * (v.ndim - 1)) for k, v in table.items()}
-            noise = torch.randn(b, *x0.shape[1:], generator=gen).repeat(2, 1, 1, 1).to(x0.device)
-            t = torch.randint(0, backend.num_train_timesteps, (b,), generator=gen).repeat(2).to(x0.device)
+            cond = {k: v[rows_b].repeat(copies, *[1] * (v.ndim - 1)) for k, v in table.items()}
+            # winner and loser share noise and timestep
+            noise = torch.randn(b, *x0.shape[1:], generator=gen).repeat(copies, 1, 1, 1).to(x0.device)
+            t = torch.randint(0, backend.num_train_timesteps, (b,), generator=gen).repeat(copies).to(x0.device)
             a = abar[t].view(-1, 1, 1, 1)
             x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
             with accelerator.accumulate(policy):
                 with accelerator.autocast():
                     pred = backend.predict_noise(policy, x_t.to(backend.dtype), t, cond)
-                with torch.no_grad():
-                    ref_in = x_t.to(next(reference.parameters()).dtype)
-                    ref_cond = {k: v.to(ref_in.dtype) for k, v in cond.items()}
-                    ref_pred = backend.predict_noise(reference, ref_in, t, ref_cond)
-                loss, stats = dpo_loss(pred, ref_pred, noise, cfg.beta)
+                loss, stats = _loss(cfg, backend, pred, reference, x_t, t, cond, noise)
                 accelerator.backward(loss)
                 grad_norm = None
                 if accelerator.sync_gradients:
@@ -113,7 +125,7 @@ def train_preference(
         acc_stats["step"] = step
         rows.append(acc_stats)
         if step % 10 == 0:
-            bar.set_postfix(loss=f"{acc_stats['loss']:.4f}", acc=f"{acc_stats['implicit_acc']:.2f}")
+            bar.set_postfix(loss=f"{acc_stats['loss']:.4f}", acc=f"{acc_stats.get('implicit_acc', float('nan')):.2f}")
 
     log = pd.DataFrame(rows)
     out_dir = Path(out_dir)
@@ -126,5 +138,5 @@ def train_preference(
         "pairs": len(pairs),
         "seed_pair_share": sum(o == "seed" for o in pairs.origin) / max(1, len(pairs)),
         "seconds": round(time.time() - t0, 1),
-        **{f"final_{k}": float(tail[k].mean()) for k in ("loss", "implicit_acc", "delta_w", "delta_l")},
+        **{f"final_{k}": float(tail[k].mean()) for k in ("loss", "implicit_acc", "delta_w", "delta_l") if k in tail},
     }
