@@ -27,9 +27,11 @@ def build_backend(cfg) -> Backend:
 
 
 def _register() -> None:
+    from .sd15 import SD15Backend
     from .toy import ToyBackend
 
     BACKENDS.register("toy")(ToyBackend)
+    BACKENDS.register("sd15")(SD15Backend)
 
 
 _register()

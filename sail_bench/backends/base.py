@@ -86,7 +86,7 @@ class Backend(ABC):
         """Latents for (prompt, seed) pairs; each image depends only on its own prompt and seed."""
         unet.eval()
         out = []
-        uncond = self.encode_prompts([""]) if guidance != 1.0 else None
+        uncond = self.encode_prompts([""]) if guidance > 1.0 else None
         for start in tqdm(range(0, len(prompts), batch_size), desc=desc, unit="batch", leave=False):
             ps, ss = prompts[start : start + batch_size], seeds[start : start + batch_size]
             cond = self.encode_prompts(ps)

@@ -42,13 +42,13 @@ def sample_latents(
     device: torch.device,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Denoise ``len(seeds)`` latents of ``shape`` (without batch dim); CFG when guidance != 1."""
+    """Denoise ``len(seeds)`` latents of ``shape`` (without batch dim); CFG when guidance > 1."""
     scheduler = make_sampler(sampler_name, train_scheduler_config)
     scheduler.set_timesteps(steps, device=device)
     gens = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
     latents = randn_tensor((len(seeds), *shape), generator=gens, device=torch.device("cpu"), dtype=torch.float32)
     latents = (latents * scheduler.init_noise_sigma).to(device)
-    use_cfg = guidance != 1.0
+    use_cfg = guidance > 1.0  # as diffusers' pipelines: guidance <= 1 means no CFG
     if use_cfg:
         assert uncond is not None, "classifier-free guidance needs the unconditional embedding"
         both = cat_cond(uncond, cond)

@@ -1,0 +1,61 @@
+"""The sd15 backend on a tiny SD1.5-architecture pipeline built locally."""
+
+import numpy as np
+import pytest
+import torch
+
+from sail_bench.backends.sd15 import SD15Backend
+from sail_bench.errors import UserError
+
+from .tiny_sd import make_tiny_sd15
+
+
+@pytest.fixture(scope="module")
+def tiny_sd15(tmp_path_factory):
+    return make_tiny_sd15(tmp_path_factory.mktemp("sd15"))
+
+
+@pytest.mark.parametrize("sampler,steps,guidance", [("ddim", 4, 5.0), ("ddpm", 4, 7.5), ("ddim", 3, 1.0)])
+def test_generation_matches_the_diffusers_pipeline(tiny_sd15, sampler, steps, guidance):
+    from diffusers import DDIMScheduler, DDPMScheduler, StableDiffusionPipeline
+
+    backend = SD15Backend(str(tiny_sd15))
+    prompts, seeds = ["a red circle", "two cats on a sofa", "a tree"], [3, 1, 4]
+    ours = backend.decode(
+        backend.generate(backend.load_unet(None), prompts, seeds, sampler, steps, guidance, batch_size=2)
+    )
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_sd15, safety_checker=None)
+    cls = {"ddim": DDIMScheduler, "ddpm": DDPMScheduler}[sampler]
+    pipe.scheduler = cls.from_config(pipe.scheduler.config)
+    ref = pipe(
+        prompts,
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        output_type="np",
+        generator=[torch.Generator().manual_seed(s) for s in seeds],
+    ).images
+    ref = (ref * 255).round().astype(np.uint8)
+    assert ours.shape == ref.shape == (3, 16, 16, 3)
+    assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_encode_decode_and_cond_shapes(tiny_sd15):
+    backend = SD15Backend(str(tiny_sd15))
+    assert backend.latent_shape == (4, 8, 8) and backend.resolution == 16
+    imgs = np.random.default_rng(0).integers(0, 255, size=(3, 40, 24, 3), dtype=np.uint8)  # resized + cropped
+    lat = backend.encode_images(imgs)
+    assert lat.shape == (3, 4, 8, 8)
+    assert torch.equal(lat, backend.encode_images(imgs))  # posterior mean: cacheable
+    assert backend.decode(lat).shape == (3, 16, 16, 3)
+    cond = backend.encode_prompts(["a", "a much longer prompt that will be truncated"])
+    assert cond["encoder_hidden_states"].shape == (2, 16, 32)
+
+
+def test_missing_weights_are_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    backend = SD15Backend("nobody/not-a-model")  # constructing loads nothing
+    with pytest.raises(UserError, match="weights not present"):
+        backend.load_unet(None)
+    (tmp_path / "x").mkdir()
+    with pytest.raises(UserError, match="not a diffusers pipeline directory"):
+        SD15Backend(str(tmp_path / "x")).load_unet(None)
