@@ -32,6 +32,8 @@ class TrackingConfig(Strict):
 class BackendConfig(Strict):
     name: str = "toy"
     model: str = "builtin"
+    revision: str | None = None
+    vae: str | None = None  # another VAE, e.g. madebyollin/sdxl-vae-fp16-fix
     dtype: Literal["fp32", "fp16", "bf16"] = "fp32"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 

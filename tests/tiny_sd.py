@@ -111,3 +111,44 @@ def make_tiny_sd15(out: Path) -> Path:
     )
     pipe.save_pretrained(out, safe_serialization=True)
     return out
+
+
+def make_tiny_sdxl(out: Path) -> Path:
+    """A StableDiffusionXLPipeline directory: two text encoders (32 + 32 wide), size-conditioned UNet."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTokenizer
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 2),
+        projection_class_embeddings_input_dim=6 * 8 + 32,
+        cross_attention_dim=64,
+        norm_num_groups=8,
+    )
+    sched = EulerDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading"
+    )
+    _write_tokenizer(out / "tokenizer")
+    _write_tokenizer(out / "tokenizer_2")
+    pipe = StableDiffusionXLPipeline(
+        vae=_vae(),
+        text_encoder=_text_encoder(32),
+        text_encoder_2=_text_encoder(32, True),
+        tokenizer=CLIPTokenizer.from_pretrained(out / "tokenizer"),
+        tokenizer_2=CLIPTokenizer.from_pretrained(out / "tokenizer_2"),
+        unet=unet,
+        scheduler=sched,
+    )
+    pipe.save_pretrained(out, safe_serialization=True)
+    return out

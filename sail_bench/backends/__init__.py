@@ -23,15 +23,18 @@ def build_backend(cfg) -> Backend:
     device = resolve_device(cfg.device)
     # half precision only where it is fast; on a CPU it is slower and no more deterministic
     dtype = DTYPES[cfg.dtype] if device.type == "cuda" else torch.float32
-    return factory(model=cfg.model, device=device, dtype=dtype)
+    extra = {k: v for k, v in (("revision", cfg.revision), ("vae", cfg.vae)) if v is not None}
+    return factory(model=cfg.model, device=device, dtype=dtype, **extra)
 
 
 def _register() -> None:
     from .sd15 import SD15Backend
+    from .sdxl import SDXLBackend
     from .toy import ToyBackend
 
     BACKENDS.register("toy")(ToyBackend)
     BACKENDS.register("sd15")(SD15Backend)
+    BACKENDS.register("sdxl")(SDXLBackend)
 
 
 _register()

@@ -62,6 +62,10 @@ class Backend(ABC):
         """latents → uint8 (B, H, W, 3)."""
 
     # -- shared behaviour -----------------------------------------------------------------
+    def unconditional(self, n: int) -> dict[str, torch.Tensor]:
+        """The classifier-free-guidance branch: the empty prompt (SDXL may use zeros instead)."""
+        return self.encode_prompts([""] * n)
+
     def alphas_cumprod(self) -> torch.Tensor:
         from diffusers import DDPMScheduler
 
@@ -86,7 +90,7 @@ class Backend(ABC):
         """Latents for (prompt, seed) pairs; each image depends only on its own prompt and seed."""
         unet.eval()
         out = []
-        uncond = self.encode_prompts([""]) if guidance > 1.0 else None
+        uncond = self.unconditional(1) if guidance > 1.0 else None
         for start in tqdm(range(0, len(prompts), batch_size), desc=desc, unit="batch", leave=False):
             ps, ss = prompts[start : start + batch_size], seeds[start : start + batch_size]
             cond = self.encode_prompts(ps)

@@ -24,7 +24,7 @@ def resolve_model_dir(model: str, revision: str | None = None) -> Path:
     """A local diffusers directory for ``model``: the path itself, or the hub cache (never downloads in tests)."""
     p = Path(model).expanduser()
     if p.exists():
-        if not (p / "model_index.json").exists() and not (p / "unet").exists():
+        if not any((p / f).exists() for f in ("model_index.json", "unet", "config.json")):
             raise UserError(f"backend.model: {p} is not a diffusers pipeline directory (no model_index.json)")
         return p
     try:
@@ -43,10 +43,13 @@ class SD15Backend(Backend):
 
     name = "sd15"
 
-    def __init__(self, model: str, device="cpu", dtype=torch.float32, revision: str | None = None) -> None:
+    def __init__(
+        self, model: str, device="cpu", dtype=torch.float32, revision: str | None = None, vae: str | None = None
+    ) -> None:
         super().__init__(device, dtype)
         self.model = model
         self.revision = revision
+        self.vae_model = vae  # e.g. madebyollin/sdxl-vae-fp16-fix
 
     # -- lazily loaded parts --------------------------------------------------------------------
     @cached_property
@@ -150,7 +153,7 @@ class SD15Backend(Backend):
         pix = self.preprocess(images)
         lat = []
         for i in range(0, len(pix), batch_size):
-            dist = self.vae.encode(pix[i : i + batch_size].to(self.device, self.dtype)).latent_dist
+            dist = self.vae.encode(pix[i : i + batch_size].to(self.device, self.vae.dtype)).latent_dist
             lat.append((dist.mean * self.vae.config.scaling_factor).float().cpu())
         return torch.cat(lat)
 
@@ -158,7 +161,7 @@ class SD15Backend(Backend):
     def decode(self, latents: torch.Tensor, batch_size: int = 8) -> np.ndarray:
         out = []
         for i in range(0, len(latents), batch_size):
-            z = latents[i : i + batch_size].to(self.device, self.dtype) / self.vae.config.scaling_factor
+            z = latents[i : i + batch_size].to(self.device, self.vae.dtype) / self.vae.config.scaling_factor
             x = self.vae.decode(z).sample.float()
             out.append(((x / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
