@@ -47,6 +47,11 @@ class SamplerConfig(Strict):
 
 class PreferenceConfig(Strict):
     source: str = "toy_oracle"
+    path: str | None = None  # pickapic_v2: hub dataset id or a local parquet/jsonl file or directory
+    split: str = "train"
+    streaming: bool = False
+    drop_ties: bool = True
+    random_flip: bool = False  # cache flipped latents too; training flips w and l independently
     temperature: float = Field(0.25, gt=0)  # toy: Bradley–Terry temperature of the simulated raters
     sampler: SamplerConfig = SamplerConfig()  # toy: how the seed pairs' images are drawn
 

@@ -19,7 +19,6 @@ from safetensors.torch import load_file, save_file
 from .backends import build_backend
 from .config import SamplerConfig, Suite, TrainConfig
 from .data.pairs import PairSet, mixup
-from .data.prompts import split_prompts
 from .data.sources import PREFERENCE_SOURCES
 from .evaluation.benchmarks import load_benchmark
 from .metrics import build_metric
@@ -54,13 +53,12 @@ class Pipeline:
 
     @cached_property
     def source(self):
-        return PREFERENCE_SOURCES.get(self.suite.data.preferences.source, where="data.preferences.source")
+        return PREFERENCE_SOURCES.get(self.suite.data.preferences.source, where="data.preferences.source")(self)
 
     @cached_property
     def prompt_split(self) -> tuple[list[str], list[list[str]]]:
-        d = self.suite.data
-        n_seed = d.seed_prompts or d.seed_pairs
-        return split_prompts(self.source.prompts(self.suite), self.suite.seed, n_seed, d.prompt_pools)
+        """(seed prompts, [Y_1, Y_2, ...]): pairwise disjoint, decided by the preference source."""
+        return self.source.split()
 
     # -- models ------------------------------------------------------------------------------
     def base_model(self) -> Stage:
@@ -96,9 +94,7 @@ class Pipeline:
 
     # -- data --------------------------------------------------------------------------------
     def seed_pairs(self) -> Stage:
-        d = self.suite.data
-        seed_prompts, _ = self.prompt_split
-        return self.source.seed_pairs_stage(self, seed_prompts, d.seed_pairs)
+        return self.source.seed_pairs_stage()
 
     def generate_candidates(
         self, model: Stage, prompts: list[str], n: int, sampler: SamplerConfig, label: str

@@ -24,32 +24,44 @@ class PairSet:
     x_l: torch.Tensor
     prompts: list[str]
     origin: list[str]
+    # latents of the horizontally mirrored images, when the data stage cached them (random flips)
+    x_w_flip: torch.Tensor | None = None
+    x_l_flip: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.prompts)
 
+    @property
+    def has_flips(self) -> bool:
+        return self.x_w_flip is not None and self.x_l_flip is not None
+
     def subset(self, idx) -> PairSet:
         idx = [int(i) for i in idx]
-        return PairSet(self.x_w[idx], self.x_l[idx], [self.prompts[i] for i in idx], [self.origin[i] for i in idx])
+        flips = (self.x_w_flip[idx], self.x_l_flip[idx]) if self.has_flips else (None, None)
+        prompts, origin = [self.prompts[i] for i in idx], [self.origin[i] for i in idx]
+        return PairSet(self.x_w[idx], self.x_l[idx], prompts, origin, *flips)
 
     @staticmethod
     def concat(sets: list[PairSet]) -> PairSet:
-        return PairSet(
-            torch.cat([s.x_w for s in sets]),
-            torch.cat([s.x_l for s in sets]),
-            [p for s in sets for p in s.prompts],
-            [o for s in sets for o in s.origin],
-        )
+        """Mirrored latents survive only if every part has them."""
+        flips = (None, None)
+        if all(s.has_flips for s in sets):
+            flips = (torch.cat([s.x_w_flip for s in sets]), torch.cat([s.x_l_flip for s in sets]))
+        prompts, origin = [p for s in sets for p in s.prompts], [o for s in sets for o in s.origin]
+        return PairSet(torch.cat([s.x_w for s in sets]), torch.cat([s.x_l for s in sets]), prompts, origin, *flips)
 
     def save(self, out_dir: Path) -> None:
-        save_file({"x_w": self.x_w.contiguous(), "x_l": self.x_l.contiguous()}, Path(out_dir) / PAIRS_FILE)
+        tensors = {"x_w": self.x_w, "x_l": self.x_l}
+        if self.has_flips:
+            tensors.update(x_w_flip=self.x_w_flip, x_l_flip=self.x_l_flip)
+        save_file({k: v.contiguous() for k, v in tensors.items()}, Path(out_dir) / PAIRS_FILE)
         (Path(out_dir) / META_FILE).write_text(json.dumps({"prompts": self.prompts, "origin": self.origin}))
 
     @staticmethod
     def load(directory: Path) -> PairSet:
         t = load_file(Path(directory) / PAIRS_FILE)
         meta = json.loads((Path(directory) / META_FILE).read_text())
-        return PairSet(t["x_w"], t["x_l"], meta["prompts"], meta["origin"])
+        return PairSet(t["x_w"], t["x_l"], meta["prompts"], meta["origin"], t.get("x_w_flip"), t.get("x_l_flip"))
 
 
 def mixup(generated: PairSet, seed: PairSet, alpha: float, total: int, rng: np.random.Generator) -> PairSet:

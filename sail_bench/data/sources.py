@@ -11,6 +11,7 @@ from ..registry import Registry
 from ..seeding import derive_seed, rng_for
 from ..stages import Stage, hash_json
 from .pairs import PairSet
+from .prompts import split_prompts
 
 PREFERENCE_SOURCES: Registry = Registry("preference source")
 
@@ -19,16 +20,21 @@ PREFERENCE_SOURCES: Registry = Registry("preference source")
 class ToyOracleSource:
     """Toy world: pairs of base-model samples labelled by the hidden oracle with Bradley–Terry noise."""
 
-    @staticmethod
-    def prompts(suite) -> list[str]:
+    def __init__(self, pipe) -> None:
+        self.pipe = pipe
+
+    def split(self) -> tuple[list[str], list[list[str]]]:
         from ..toy.world import all_prompts
 
-        return [p.text for p in all_prompts()]
+        d = self.pipe.suite.data
+        prompts = [p.text for p in all_prompts()]
+        return split_prompts(prompts, self.pipe.suite.seed, d.seed_prompts or d.seed_pairs, d.prompt_pools)
 
-    @staticmethod
-    def seed_pairs_stage(pipe, prompts: list[str], n_pairs: int) -> Stage:
+    def seed_pairs_stage(self) -> Stage:
         from ..toy.oracle import bradley_terry_labels, oracle_score
 
+        pipe = self.pipe
+        prompts, n_pairs = pipe.prompt_split[0], pipe.suite.data.seed_pairs
         cfg = pipe.suite.data.preferences
         suite_seed = pipe.suite.seed
         base = pipe.base_model()
@@ -67,3 +73,6 @@ class ToyOracleSource:
             "seed": suite_seed,
         }
         return Stage("preferences", 1, params, {"base": base}, run, label="data/seed_pairs")
+
+
+from . import pickapic  # noqa: E402,F401  (registers pickapic_v2)

@@ -97,7 +97,12 @@ def train_preference(
             cursor += micro
             b = len(idx)
             copies = 2 if pairwise else 1
-            x0 = (torch.cat([pairs.x_w[idx], pairs.x_l[idx]]) if pairwise else pairs.x_w[idx]).to(accelerator.device)
+            x_w, x_l = pairs.x_w[idx], pairs.x_l[idx]
+            if pairs.has_flips:  # mirror winner and loser independently, as the official code does
+                fw, fl = (torch.rand(2, b, generator=gen) < 0.5).view(2, b, 1, 1, 1)
+                x_w = torch.where(fw, pairs.x_w_flip[idx], x_w)
+                x_l = torch.where(fl, pairs.x_l_flip[idx], x_l)
+            x0 = (torch.cat([x_w, x_l]) if pairwise else x_w).to(accelerator.device)
             rows_b = prompt_rows[idx].clone()
             drop = torch.rand(b, generator=gen) < cfg.proportion_empty_prompts
             rows_b[drop] = empty_row

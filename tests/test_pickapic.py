@@ -1,0 +1,94 @@
+"""Pick-a-Pic-format preference data from local files through HF `datasets`, and an SD suite end to end."""
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from sail_bench.config import load_suite
+from sail_bench.data.pairs import PairSet
+from sail_bench.pipeline import Pipeline
+from sail_bench.runner import run_suite
+
+from .conftest import TINY_TRAIN
+from .tiny_sd import make_tiny_sd15, make_tiny_sdxl
+
+
+def _png(colour) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 16), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_pickapic_parquet(path, n_prompts=12, pairs_per_prompt=2):
+    rng = np.random.default_rng(0)
+    rows = []
+    for p in range(n_prompts):
+        for k in range(pairs_per_prompt):
+            label = [1.0, 0.0, 0.5][(p + k) % 3]
+            rows.append({"caption": f"prompt number {p}", "label_0": label,
+                         "jpg_0": _png(tuple(int(v) for v in rng.integers(0, 255, 3))),
+                         "jpg_1": _png(tuple(int(v) for v in rng.integers(0, 255, 3)))})
+    rows[1]["jpg_1"] = b"not an image"  # a corrupt file: skipped, counted, no crash
+    pd.DataFrame(rows).to_parquet(path)
+    return rows
+
+
+def _suite(tmp_path, backend, data_path, **data_over):
+    return {
+        "name": "sdtiny", "seed": 0, "output_dir": str(tmp_path / "runs"),
+        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "sdtiny"},
+        "backend": backend,
+        "data": {"preferences": {"source": "pickapic_v2", "path": str(data_path), **data_over},
+                 "seed_pairs": 6, "prompt_pools": [2, 2]},
+        "evaluation": {"sampler": {"name": "ddim", "steps": 3, "guidance": 5.0},
+                       "benchmarks": [{"name": "toy_shapes", "limit": 3}], "metrics": ["toy_aesthetic"],
+                       "bootstrap": 100},
+        "methods": [
+            {"id": "base", "method": "base"},
+            {"id": "dpo_seed", "method": "diffusion_dpo", "train": {**TINY_TRAIN, "batch_size": 2}},
+            {"id": "mapo", "method": "mapo", "train": {"lr": 1e-5, "batch_size": 2, "steps": 2}},
+            {"id": "sail", "method": "sail", "iterations": 2, "candidates": 2, "draws": 2,
+             "train": {**TINY_TRAIN, "batch_size": 2}},
+        ],
+    }
+
+
+def test_split_drops_ties_and_keeps_pools_disjoint(tmp_path):
+    data = tmp_path / "pairs.parquet"
+    rows = write_pickapic_parquet(data)
+    d = _suite(tmp_path, {"name": "sd15", "model": "unused"}, data)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    pipe = Pipeline(load_suite(tmp_path / "s.yaml"))
+    seed_prompts, pools = pipe.prompt_split
+    chosen = pipe.source._seed_rows
+    assert len(chosen) == 6 and all(rows[i]["label_0"] != 0.5 for i in chosen)
+    assert {rows[i]["caption"] for i in chosen} == set(seed_prompts)
+    groups = [set(seed_prompts)] + [set(p) for p in pools]
+    assert sum(len(g) for g in groups) == len(set().union(*groups))  # pairwise disjoint
+    assert [len(p) for p in pools] == [2, 2]
+
+
+@pytest.mark.parametrize("kind", ["sd15", "sdxl"])
+def test_sd_suite_runs_end_to_end_on_tiny_pipeline(tmp_path, kind):
+    model = (make_tiny_sd15 if kind == "sd15" else make_tiny_sdxl)(tmp_path / kind)
+    data = tmp_path / "pairs.parquet"
+    write_pickapic_parquet(data)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(_suite(tmp_path, {"name": kind, "model": str(model)}, data, random_flip=True)))
+    suite = load_suite(path)
+    res = run_suite(suite)
+    df = res.frame()
+    assert set(df["method"]) == {"base", "dpo_seed", "mapo", "sail"}
+    assert sorted(df[df.method == "sail"]["step"]) == [0, 1, 2]
+    pipe = Pipeline(suite)
+    seed_dir = pipe.store.path(pipe.seed_pairs())
+    rec = json.loads((seed_dir / "_stage.json").read_text())["summary"]
+    pairs = PairSet.load(seed_dir)
+    assert rec["skipped_unreadable"] + rec["pairs"] == 6 and len(pairs) == rec["pairs"]
+    assert pairs.has_flips and pairs.x_w.shape[1:] == (4, 8, 8)
+    assert run_suite(suite).stages_run == 0
