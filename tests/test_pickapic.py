@@ -30,9 +30,14 @@ def write_pickapic_parquet(path, n_prompts=12, pairs_per_prompt=2):
     for p in range(n_prompts):
         for k in range(pairs_per_prompt):
             label = [1.0, 0.0, 0.5][(p + k) % 3]
-            rows.append({"caption": f"prompt number {p}", "label_0": label,
-                         "jpg_0": _png(tuple(int(v) for v in rng.integers(0, 255, 3))),
-                         "jpg_1": _png(tuple(int(v) for v in rng.integers(0, 255, 3)))})
+            rows.append(
+                {
+                    "caption": f"prompt number {p}",
+                    "label_0": label,
+                    "jpg_0": _png(tuple(int(v) for v in rng.integers(0, 255, 3))),
+                    "jpg_1": _png(tuple(int(v) for v in rng.integers(0, 255, 3))),
+                }
+            )
     rows[1]["jpg_1"] = b"not an image"  # a corrupt file: skipped, counted, no crash
     pd.DataFrame(rows).to_parquet(path)
     return rows
@@ -40,20 +45,34 @@ def write_pickapic_parquet(path, n_prompts=12, pairs_per_prompt=2):
 
 def _suite(tmp_path, backend, data_path, **data_over):
     return {
-        "name": "sdtiny", "seed": 0, "output_dir": str(tmp_path / "runs"),
+        "name": "sdtiny",
+        "seed": 0,
+        "output_dir": str(tmp_path / "runs"),
         "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "sdtiny"},
         "backend": backend,
-        "data": {"preferences": {"source": "pickapic_v2", "path": str(data_path), **data_over},
-                 "seed_pairs": 6, "prompt_pools": [2, 2]},
-        "evaluation": {"sampler": {"name": "ddim", "steps": 3, "guidance": 5.0},
-                       "benchmarks": [{"name": "toy_shapes", "limit": 3}], "metrics": ["toy_aesthetic"],
-                       "bootstrap": 100},
+        "data": {
+            "preferences": {"source": "pickapic_v2", "path": str(data_path), **data_over},
+            "seed_pairs": 6,
+            "prompt_pools": [2, 2],
+        },
+        "evaluation": {
+            "sampler": {"name": "ddim", "steps": 3, "guidance": 5.0},
+            "benchmarks": [{"name": "toy_shapes", "limit": 3}],
+            "metrics": ["toy_aesthetic"],
+            "bootstrap": 100,
+        },
         "methods": [
             {"id": "base", "method": "base"},
             {"id": "dpo_seed", "method": "diffusion_dpo", "train": {**TINY_TRAIN, "batch_size": 2}},
             {"id": "mapo", "method": "mapo", "train": {"lr": 1e-5, "batch_size": 2, "steps": 2}},
-            {"id": "sail", "method": "sail", "iterations": 2, "candidates": 2, "draws": 2,
-             "train": {**TINY_TRAIN, "batch_size": 2}},
+            {
+                "id": "sail",
+                "method": "sail",
+                "iterations": 2,
+                "candidates": 2,
+                "draws": 2,
+                "train": {**TINY_TRAIN, "batch_size": 2},
+            },
         ],
     }
 
@@ -92,3 +111,25 @@ def test_sd_suite_runs_end_to_end_on_tiny_pipeline(tmp_path, kind):
     assert rec["skipped_unreadable"] + rec["pairs"] == 6 and len(pairs) == rec["pairs"]
     assert pairs.has_flips and pairs.x_w.shape[1:] == (4, 8, 8)
     assert run_suite(suite).stages_run == 0
+
+
+def test_real_hub_ids_validate_and_plan_without_weights(tmp_path, capsys):
+    from sail_bench.cli import main
+
+    d = _suite(
+        tmp_path,
+        {"name": "sd15", "model": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "bf16"},
+        "yuvalkirstain/pickapic_v2",
+    )
+    d["data"].update(seed_pairs=50000, prompt_pools=[10000, 20000, 20000])
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(d))
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "schema ok" in out and "yuvalkirstain/pickapic_v2" in out
+    assert main(["plan", str(path)]) == 0
+    assert "cannot compute the stages" in capsys.readouterr().out
+    d["backend"]["model"] = str(tmp_path / "missing")  # a local path that does not exist is a typo, not absent data
+    d["data"]["preferences"]["path"] = str(tmp_path / "nope.parquet")
+    path.write_text(yaml.safe_dump(d))
+    assert main(["validate", str(path)]) == 0  # still only "not present": the file may come later

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..errors import UserError
+from ..errors import MissingInput, UserError
 from .base import Backend
 
 
@@ -32,7 +32,7 @@ def resolve_model_dir(model: str, revision: str | None = None) -> Path:
 
         return Path(snapshot_download(model, revision=revision, allow_patterns=["*.json", "*.txt", "*.safetensors"]))
     except Exception as e:  # offline, unknown repo, no credentials
-        raise UserError(
+        raise MissingInput(
             f"backend.model {model!r}: weights not present and not downloadable here ({type(e).__name__}); "
             "download them (huggingface-cli download MODEL) or point backend.model at a local diffusers directory"
         ) from None

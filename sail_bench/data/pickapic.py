@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from ..errors import UserError
+from ..errors import MissingInput, UserError
 from ..seeding import rng_for
 from ..stages import Stage, hash_json
 from .pairs import PairSet
@@ -47,8 +47,8 @@ def load_preferences(path: str, split: str = "train", streaming: bool = False, c
             ds = load_dataset(path, split=split, streaming=streaming)
     except UserError:
         raise
-    except Exception as e:
-        raise UserError(
+    except Exception as e:  # offline, unknown dataset, no credentials
+        raise MissingInput(
             f"data.preferences.path {path!r}: cannot load ({type(e).__name__}: "
             f"{str(e).splitlines()[0][:160]}); give a local parquet/jsonl path or check the hub id"
         ) from None
