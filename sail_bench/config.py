@@ -110,6 +110,10 @@ class TrainConfig(Strict):
     grad_clip: float = Field(1.0, gt=0)
     proportion_empty_prompts: float = Field(0.0, ge=0, le=1)
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    optimizer: Literal["adamw", "adafactor"] = "adamw"  # adafactor: the official SDXL setting
+    gradient_checkpointing: bool = False
+    lora_rank: int | None = Field(None, ge=1)  # train a LoRA (peft) instead of the full UNet
+    lora_alpha: float | None = Field(None, gt=0)  # default: lora_rank
 
     @model_validator(mode="after")
     def _one_length_and_one_lr(self) -> TrainConfig:

@@ -21,6 +21,8 @@ from ..config import TrainConfig
 from ..data.pairs import PairSet
 from .losses import dpo_loss, mapo_loss, sft_loss
 
+LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]  # attention projections, as diffusers' LoRA scripts
+
 
 def resolve_schedule(cfg: TrainConfig, n_pairs: int, num_processes: int = 1) -> dict:
     """Effective batch, optimizer steps and learning rate, as the log states them."""
@@ -30,15 +32,61 @@ def resolve_schedule(cfg: TrainConfig, n_pairs: int, num_processes: int = 1) -> 
     return {"effective_batch": effective_batch, "steps": steps, "lr": lr}
 
 
+def build_policy(backend: Backend, init: Path | None, cfg: TrainConfig):
+    policy = backend.load_unet(init)
+    if cfg.gradient_checkpointing:
+        policy.enable_gradient_checkpointing()
+    if cfg.lora_rank is not None:
+        from peft import LoraConfig
+
+        policy.requires_grad_(False)  # only the adapter trains
+        policy.add_adapter(
+            LoraConfig(
+                r=cfg.lora_rank,
+                lora_alpha=cfg.lora_alpha or cfg.lora_rank,
+                init_lora_weights="gaussian",
+                target_modules=LORA_TARGETS,
+            )
+        )
+    policy.train()
+    return policy
+
+
+def build_optimizer(params, cfg: TrainConfig, lr: float):
+    if cfg.optimizer == "adafactor":  # the official Diffusion-DPO SDXL setting
+        from transformers.optimization import Adafactor
+
+        return Adafactor(
+            params, lr=lr, weight_decay=cfg.weight_decay, clip_threshold=1.0, scale_parameter=False, relative_step=False
+        )
+    return torch.optim.AdamW(params, lr=lr, betas=cfg.adam_betas, weight_decay=cfg.weight_decay, eps=cfg.adam_eps)
+
+
 def _loss(cfg: TrainConfig, backend: Backend, pred, reference, x_t, t, cond, noise):
     if cfg.loss == "sft":
         return sft_loss(pred, noise)
     if cfg.loss == "mapo":
         return mapo_loss(pred, noise, cfg.mapo_beta, cfg.snr_value, backend.num_train_timesteps)
     with torch.no_grad():
-        ref_in = x_t.to(next(reference.parameters()).dtype)
-        ref_pred = backend.predict_noise(reference, ref_in, t, {k: v.to(ref_in.dtype) for k, v in cond.items()})
+        if cfg.lora_rank is not None and reference is not None and getattr(reference, "_hf_peft_config_loaded", False):
+            reference.disable_adapters()  # the policy without its adapter is the reference
+            try:
+                ref_pred = backend.predict_noise(reference, x_t, t, cond)
+            finally:
+                reference.enable_adapters()
+        else:
+            ref_in = x_t.to(next(reference.parameters()).dtype)
+            ref_pred = backend.predict_noise(reference, ref_in, t, {k: v.to(ref_in.dtype) for k, v in cond.items()})
     return dpo_loss(pred, ref_pred, noise, cfg.beta)
+
+
+def save_policy(backend: Backend, policy, cfg: TrainConfig, out_dir: Path) -> None:
+    """A full UNet checkpoint (LoRA merged in) that every stage can load; the adapter alone in lora/ too."""
+    if cfg.lora_rank is not None:
+        policy.save_lora_adapter(out_dir / "lora", safe_serialization=True)
+        policy.fuse_lora()
+        policy.unload_lora()
+    backend.save_unet(policy, out_dir)
 
 
 def train_preference(
@@ -58,17 +106,16 @@ def train_preference(
         cpu=backend.device.type == "cpu",
     )
     sched_info = resolve_schedule(cfg, len(pairs), accelerator.num_processes)
-    policy = backend.load_unet(init)
-    policy.train()
+    policy = build_policy(backend, init, cfg)
+    # with LoRA and init == ref, the reference is the policy with its adapters switched off: no second UNet
+    adapter_reference = cfg.lora_rank is not None and str(init) == str(ref)
     reference = None
-    if cfg.loss == "dpo":  # MaPO and SFT are reference-free
+    if cfg.loss == "dpo" and not adapter_reference:  # MaPO and SFT are reference-free
         reference = backend.load_unet(ref).requires_grad_(False).eval()
         if backend.device.type == "cuda":  # the frozen reference only runs forward: half precision is enough
             reference.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
     pairwise = cfg.loss != "sft"  # SFT trains on the winners alone
-    opt = torch.optim.AdamW(
-        policy.parameters(), lr=sched_info["lr"], betas=cfg.adam_betas, weight_decay=cfg.weight_decay, eps=cfg.adam_eps
-    )
+    opt = build_optimizer([p for p in policy.parameters() if p.requires_grad], cfg, sched_info["lr"])
     warmup = cfg.warmup_steps
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (warmup + 1)))
     policy, opt, lr_sched = accelerator.prepare(policy, opt, lr_sched)
@@ -115,7 +162,8 @@ def train_preference(
             with accelerator.accumulate(policy):
                 with accelerator.autocast():
                     pred = backend.predict_noise(policy, x_t.to(backend.dtype), t, cond)
-                loss, stats = _loss(cfg, backend, pred, reference, x_t, t, cond, noise)
+                ref_model = reference if reference is not None else accelerator.unwrap_model(policy)
+                loss, stats = _loss(cfg, backend, pred, ref_model, x_t, t, cond, noise)
                 accelerator.backward(loss)
                 grad_norm = None
                 if accelerator.sync_gradients:
@@ -135,7 +183,7 @@ def train_preference(
     log = pd.DataFrame(rows)
     out_dir = Path(out_dir)
     if accelerator.is_main_process:
-        backend.save_unet(accelerator.unwrap_model(policy), out_dir)
+        save_policy(backend, accelerator.unwrap_model(policy), cfg, out_dir)
         log.to_parquet(out_dir / "train_log.parquet", index=False)
     tail = log.tail(max(1, len(log) // 10))
     return {
