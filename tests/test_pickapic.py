@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -133,3 +134,33 @@ def test_real_hub_ids_validate_and_plan_without_weights(tmp_path, capsys):
     d["data"]["preferences"]["path"] = str(tmp_path / "nope.parquet")
     path.write_text(yaml.safe_dump(d))
     assert main(["validate", str(path)]) == 0  # still only "not present": the file may come later
+
+
+def test_jsonl_with_image_paths_and_missing_files(tmp_path):
+    """An image folder described by a jsonl file: paths relative to it; a missing file is skipped and counted."""
+    from sail_bench.backends.sd15 import SD15Backend
+
+    folder = tmp_path / "prefs"
+    (folder / "img").mkdir(parents=True)
+    lines = []
+    for i in range(4):
+        for side in (0, 1):
+            Image.new("RGB", (16, 16), (60 * i, 100 * side, 50)).save(folder / "img" / f"{i}_{side}.png")
+        lines.append(
+            {"caption": f"p{i}", "label_0": 0.0 if i % 2 else 1.0, "jpg_0": f"img/{i}_0.png", "jpg_1": f"img/{i}_1.png"}
+        )
+    lines[2]["jpg_0"] = "img/missing.png"
+    (folder / "pairs.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    model = make_tiny_sd15(tmp_path / "sd15")
+    d = _suite(tmp_path, {"name": "sd15", "model": str(model)}, folder / "pairs.jsonl")
+    d["data"].update(seed_pairs=4, prompt_pools=[])
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    pipe = Pipeline(load_suite(tmp_path / "s.yaml"))
+    out = pipe.store.ensure(pipe.seed_pairs())
+    rec = json.loads((out / "_stage.json").read_text())["summary"]
+    assert rec == {"pairs": 3, "skipped_unreadable": 1, "prompts": 3}
+    pairs = PairSet.load(out)
+    backend = SD15Backend(str(model))
+    # label_0 == 0 means image 1 won: p1 and p3 are swapped, so their winner is the *_1.png image
+    w1 = backend.encode_images([Image.open(folder / "img" / "1_1.png")])
+    assert torch.allclose(pairs.x_w[pairs.prompts.index("p1")], w1[0], atol=1e-5)

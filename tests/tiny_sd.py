@@ -71,8 +71,8 @@ def _vae():
     )
 
 
-def make_tiny_sd15(out: Path) -> Path:
-    """A StableDiffusionPipeline directory: 16x16 images, 8x8x4 latents."""
+def make_tiny_sd15(out: Path, sample_size: int = 8, widths: tuple[int, int] = (32, 64)) -> Path:
+    """A StableDiffusionPipeline directory: by default 16x16 images, 8x8x4 latents."""
     from diffusers import DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 
     torch.manual_seed(0)

@@ -7,6 +7,7 @@ code); the frozen reference sees exactly the same inputs.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..config import TrainConfig
 from ..data.pairs import PairSet
 from .losses import dpo_loss, mapo_loss, sft_loss
 
+log = logging.getLogger(__name__)
 LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]  # attention projections, as diffusers' LoRA scripts
 
 
@@ -115,6 +117,18 @@ def train_preference(
         if backend.device.type == "cuda":  # the frozen reference only runs forward: half precision is enough
             reference.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
     pairwise = cfg.loss != "sft"  # SFT trains on the winners alone
+    log.info(
+        "%s: %s loss, %d pairs, effective batch %d = %d per device x %d accumulation x %d processes, lr %.3g, %d steps",
+        desc,
+        cfg.loss,
+        len(pairs),
+        sched_info["effective_batch"],
+        cfg.batch_size,
+        cfg.grad_accum,
+        accelerator.num_processes,
+        sched_info["lr"],
+        sched_info["steps"],
+    )
     opt = build_optimizer([p for p in policy.parameters() if p.requires_grad], cfg, sched_info["lr"])
     warmup = cfg.warmup_steps
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (warmup + 1)))
@@ -180,16 +194,18 @@ def train_preference(
         if step % 10 == 0:
             bar.set_postfix(loss=f"{acc_stats['loss']:.4f}", acc=f"{acc_stats.get('implicit_acc', float('nan')):.2f}")
 
-    log = pd.DataFrame(rows)
+    loop_seconds = time.time() - t0
+    history = pd.DataFrame(rows)
     out_dir = Path(out_dir)
     if accelerator.is_main_process:
         save_policy(backend, accelerator.unwrap_model(policy), cfg, out_dir)
-        log.to_parquet(out_dir / "train_log.parquet", index=False)
-    tail = log.tail(max(1, len(log) // 10))
+        history.to_parquet(out_dir / "train_log.parquet", index=False)
+    tail = history.tail(max(1, len(history) // 10))
     return {
         **sched_info,
         "pairs": len(pairs),
         "seed_pair_share": sum(o == "seed" for o in pairs.origin) / max(1, len(pairs)),
         "seconds": round(time.time() - t0, 1),
+        "loop_seconds": round(loop_seconds, 4),  # optimizer steps only: no loading or saving
         **{f"final_{k}": float(tail[k].mean()) for k in ("loss", "implicit_acc", "delta_w", "delta_l") if k in tail},
     }
