@@ -17,7 +17,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/sail-bench run suites/toy.yaml
 
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check sail_bench tests
+	$(VENV)/bin/ruff check sail_bench tests benchmarks
 	$(PY) -m pytest
 
 clean-runs:

@@ -72,6 +72,21 @@ class BenchmarkRef(Strict):
 class MetricRef(Strict):
     name: str
     version: str | None = None
+    model: str | None = None  # hub id or local directory of the scorer's backbone
+    weights: str | None = None  # a checkpoint file (e.g. the LAION aesthetic head .pth)
+    batch_size: int = Field(32, ge=1)
+
+    @property
+    def key(self) -> str:
+        """How results are named: the metric, with its version when there is one (hpsv2_v2.1)."""
+        return f"{self.name}_{self.version}" if self.version else self.name
+
+    def options(self) -> dict:
+        return {
+            k: v
+            for k, v in (("version", self.version), ("model", self.model), ("weights", self.weights))
+            if v is not None
+        } | {"batch_size": self.batch_size}
 
 
 class EvaluationConfig(Strict):

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from .backends import build_backend
-from .config import SamplerConfig, Suite, TrainConfig
+from .backends import build_backend, resolve_device
+from .config import MetricRef, SamplerConfig, Suite, TrainConfig
 from .data.pairs import PairSet, mixup
 from .data.sources import PREFERENCE_SOURCES
 from .evaluation.benchmarks import load_benchmark
@@ -46,9 +46,15 @@ class Pipeline:
         return build_backend(self.suite.backend)
 
     def metric(self, name: str, version: str | None = None):
+        """The scorer, built once per stage run, with the options the suite gives for it."""
         key = f"{name}:{version}"
         if key not in self._metrics:
-            self._metrics[key] = build_metric(name, version)
+            refs = [
+                m for m in self.suite.evaluation.metrics if m.name == name and (version is None or m.version == version)
+            ]
+            ref = refs[0] if refs else MetricRef(name=name, version=version)
+            device = str(resolve_device(self.suite.backend.device))
+            self._metrics[key] = build_metric(name, device=device, **ref.options())
         return self._metrics[key]
 
     @cached_property
@@ -69,14 +75,20 @@ class Pipeline:
             return {"backend": b.name, "model": b.model}
 
         return Stage(
-            "base", 1, {"backend": b.name, "model": b.model, "fingerprint": self._fingerprint()}, {}, run, label="base"
+            "base",
+            1,
+            {"backend": b.name, "model": b.model, "fingerprint": self.model_fingerprint()},
+            {},
+            run,
+            label="base",
         )
 
-    def _fingerprint(self) -> str:
-        # the builtin toy checkpoint is hashed; hub ids / paths of real models stand for themselves
-        if self.suite.backend.name == "toy":
+    def model_fingerprint(self) -> str:
+        """Identifies the base weights in stage keys without loading them (plan works without the weights)."""
+        b = self.suite.backend
+        if b.name == "toy":  # the builtin checkpoint is small: hash its bytes
             return self.backend.fingerprint()
-        return self.suite.backend.model
+        return f"{b.name}:{b.model}@{b.revision or 'main'}" + (f"|vae={b.vae}" if b.vae else "")
 
     def train(self, init: Stage, ref: Stage, pairs: Stage, cfg: TrainConfig, label: str) -> Stage:
         seed = derive_seed(self.suite.seed, "train", init.key, ref.key, pairs.key)  # shared work, shared seed
@@ -269,7 +281,9 @@ class Pipeline:
         }
         return Stage("eval_images", 1, params, {"model": model}, run, label=f"{label}/eval/{benchmark}")
 
-    def score(self, images: Stage, metric: str, version: str | None, label: str) -> Stage:
+    def score(self, images: Stage, ref: MetricRef, label: str) -> Stage:
+        metric, version = ref.name, ref.version
+
         def run(out: Path, deps: dict) -> dict:
             imgs = load_file(deps["images"] / IMAGES_FILE)["images"].numpy()
             manifest = pd.read_parquet(deps["images"] / "manifest.parquet")
@@ -279,9 +293,8 @@ class Pipeline:
             manifest.assign(score=np.asarray(scores, dtype=np.float64)).to_parquet(out / "scores.parquet", index=False)
             return {"mean": float(np.mean(scores))}
 
-        return Stage(
-            "scores", 1, {"metric": metric, "version": version}, {"images": images}, run, label=f"{label}/{metric}"
-        )
+        params = ref.model_dump(exclude={"batch_size"})
+        return Stage("scores", 1, params, {"images": images}, run, label=f"{label}/{metric}")
 
     def evaluation(self, model: Stage, label: str) -> dict[tuple[str, str], Stage]:
         """Scores for every benchmark × metric of the suite; images generated once per benchmark."""
@@ -289,7 +302,7 @@ class Pipeline:
         for b in self.suite.evaluation.benchmarks:
             imgs = self.eval_images(model, b.name, label)
             for m in self.suite.evaluation.metrics:
-                out[(b.name, m.name)] = self.score(imgs, m.name, m.version, f"{label}/eval/{b.name}")
+                out[(b.name, m.key)] = self.score(imgs, m, f"{label}/eval/{b.name}")
         return out
 
 

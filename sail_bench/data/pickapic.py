@@ -161,7 +161,7 @@ class PickAPicSource:
             "rows": hash_json(rows),
             "drop_ties": self.cfg.drop_ties,
             "flip": flip,
-            "model": pipe._fingerprint(),
+            "model": pipe.model_fingerprint(),
             "preprocessing": PREPROCESSING,
         }
         return Stage("preferences", 1, params, {}, run, label="data/seed_pairs")

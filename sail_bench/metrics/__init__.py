@@ -21,10 +21,14 @@ class Metric(Protocol):
 METRICS: Registry = Registry("metric")
 
 
-def build_metric(name: str, version: str | None = None, **kwargs) -> Metric:
+def build_metric(name: str, **options) -> Metric:
+    """A scorer by name; options (version, model, weights, batch_size, device) go to those that take them."""
+    import inspect
+
     factory = METRICS.get(name, where="evaluation.metrics")
-    return factory(version=version, **kwargs) if version is not None else factory(**kwargs)
+    accepted = inspect.signature(factory).parameters
+    return factory(**{k: v for k, v in options.items() if k in accepted})
 
 
 # registration happens on import of each metric's module
-from . import toy_aesthetic, toy_oracle  # noqa: E402,F401
+from . import aesthetics, toy_aesthetic, toy_oracle  # noqa: E402,F401
