@@ -65,7 +65,8 @@ class DataConfig(Strict):
 
 class BenchmarkRef(Strict):
     name: str
-    limit: int | None = Field(None, ge=1)
+    path: str | None = None  # a local copy instead of the official source
+    limit: int | None = Field(None, ge=1)  # the first N prompts of every group (style / category)
     samples_per_prompt: int = Field(1, ge=1)
 
 

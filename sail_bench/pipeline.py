@@ -240,7 +240,7 @@ class Pipeline:
         ev = self.suite.evaluation
         ref = next(b for b in ev.benchmarks if b.name == benchmark)
         sampler, suite_seed = ev.sampler, self.suite.seed
-        items = load_benchmark(benchmark, ref.limit)
+        items = load_benchmark(benchmark, ref.limit, ref.path)
 
         def run(out: Path, deps: dict) -> dict:
             unet = self.backend.load_unet(checkpoint_of(deps["model"]))
