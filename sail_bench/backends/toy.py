@@ -26,8 +26,10 @@ class ToyBackend(Backend):
     name = "toy"
     latent_shape = (3, IMAGE_SIZE, IMAGE_SIZE)
 
-    def __init__(self, model: str = "builtin", device="cpu", dtype=torch.float32) -> None:
+    def __init__(self, model: str = "builtin", device="cpu", dtype=torch.float32, revision=None, vae=None) -> None:
         super().__init__(device, dtype)
+        if revision is not None or vae is not None:
+            raise UserError("backend: the toy backend takes no revision or vae (it works in pixel space)")
         self.base_dir = BUILTIN_CHECKPOINT if model in ("builtin", "", None) else Path(model)
         if not (self.base_dir / "unet" / "config.json").exists():
             raise UserError(
