@@ -10,7 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# real data files (PartiPrompts.tsv, the LAION aesthetic head) live beside the checkout, never in it
+SHARED = Path(os.environ.get("SAIL_BENCH_SHARED", REPO.parent / "shared"))
 
 TINY_TRAIN = {"beta": 2000, "lr": 1e-5, "batch_size": 4, "steps": 2, "warmup_steps": 0}
 
@@ -52,6 +53,11 @@ def tiny_suite_dict(tmp_path: Path, **over) -> dict:
     }
     d.update(over)
     return d
+
+
+def pytest_sessionstart(session) -> None:
+    if not (SHARED / "data").is_dir():
+        raise pytest.UsageError(f"tests need the shared data folder at {SHARED} (set SAIL_BENCH_SHARED)")
 
 
 @pytest.fixture

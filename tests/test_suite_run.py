@@ -57,6 +57,8 @@ def test_full_run_stages_shared_and_logged(finished):
         "eval/toy_shapes/toy_oracle/vs_dpo/diff",
         "ranking/audit_best_worst_agreement",
         "train/final_loss",
+        "eval/toy_shapes/toy_oracle/by_group/full/mean",
+        "eval/toy_shapes/toy_oracle/by_group/partial/vs_base/diff",
     ):
         assert key in children["sail"].data.metrics, key
     tags = children["sail"].data.tags
