@@ -77,10 +77,10 @@ def make_tiny_sd15(out: Path, sample_size: int = 8, widths: tuple[int, int] = (3
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=8,
+        sample_size=sample_size,
         in_channels=4,
         out_channels=4,
-        block_out_channels=(32, 64),
+        block_out_channels=widths,
         layers_per_block=1,
         cross_attention_dim=32,
         attention_head_dim=8,
