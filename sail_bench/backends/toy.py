@@ -42,8 +42,10 @@ class ToyBackend(Backend):
         self._sched_config = dict(toy_scheduler().config)
 
     def fingerprint(self) -> str:
-        files = [p for p in self.base_dir.rglob("*") if p.is_file()]
-        return "toy:" + hash_files(files)[:16]
+        if not hasattr(self, "_fingerprint"):  # every stage key asks; hash the checkpoint once
+            files = [p for p in self.base_dir.rglob("*") if p.is_file()]
+            self._fingerprint = "toy:" + hash_files(files)[:16]
+        return self._fingerprint
 
     def load_unet(self, checkpoint: Path | None) -> nn.Module:
         src = (self.base_dir if checkpoint is None else Path(checkpoint)) / "unet"
