@@ -72,9 +72,12 @@ class BenchmarkRef(Strict):
 
 class MetricRef(Strict):
     name: str
-    version: str | None = None
-    model: str | None = None  # hub id or local directory of the scorer's backbone
-    weights: str | None = None  # a checkpoint file (e.g. the LAION aesthetic head .pth)
+    version: str | None = None  # e.g. hpsv2: v2.0 | v2.1 (required there: the two are not comparable)
+    model: str | None = None  # hub id or local directory of the scorer's model
+    weights: str | None = None  # a checkpoint file (the LAION aesthetic head .pth, HPS_v2.1_compressed.pt, ...)
+    processor: str | None = None  # where preprocessing/tokenizer live when apart from the model (PickScore, BERT)
+    arch: str | None = None  # open_clip architecture name or model-config JSON (HPSv2: ViT-H-14)
+    dtype: Literal["fp32", "fp16", "bf16"] = "fp32"
     batch_size: int = Field(32, ge=1)
 
     @property
@@ -83,11 +86,8 @@ class MetricRef(Strict):
         return f"{self.name}_{self.version}" if self.version else self.name
 
     def options(self) -> dict:
-        return {
-            k: v
-            for k, v in (("version", self.version), ("model", self.model), ("weights", self.weights))
-            if v is not None
-        } | {"batch_size": self.batch_size}
+        """What the suite sets for this scorer (unset fields are left to the scorer's defaults)."""
+        return self.model_dump(exclude={"name"}, exclude_defaults=True)
 
 
 class EvaluationConfig(Strict):

@@ -21,14 +21,21 @@ class Metric(Protocol):
 METRICS: Registry = Registry("metric")
 
 
-def build_metric(name: str, **options) -> Metric:
-    """A scorer by name; options (version, model, weights, batch_size, device) go to those that take them."""
+def build_metric(name: str, device: str = "cpu", **options) -> Metric:
+    """A scorer by name, with the options a suite gives it (version, model, weights, processor, arch, dtype,
+    batch_size); an option the scorer has no use for is an error, not silently dropped."""
     import inspect
+
+    from ..errors import UserError
 
     factory = METRICS.get(name, where="evaluation.metrics")
     accepted = inspect.signature(factory).parameters
-    return factory(**{k: v for k, v in options.items() if k in accepted})
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = sorted(set(accepted) - {"device"})
+        raise UserError(f"evaluation.metrics: {name} does not take {', '.join(unknown)} (it takes: {', '.join(takes)})")
+    return factory(**options, **({"device": device} if "device" in accepted else {}))
 
 
 # registration happens on import of each metric's module
-from . import aesthetics, toy_aesthetic, toy_oracle  # noqa: E402,F401
+from . import aesthetics, hpsv2, imagereward, pickscore, toy_aesthetic, toy_oracle  # noqa: E402,F401

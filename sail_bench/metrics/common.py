@@ -1,0 +1,87 @@
+"""What every learned scorer shares: dtype names, batching, loading that fails with a clear message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+import torch
+
+from ..errors import MissingInput, UserError
+
+T = TypeVar("T")
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}  # as backend.dtype
+
+
+def torch_dtype(name: str, metric: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise UserError(f"evaluation.metrics: {metric}: dtype {name!r} is not one of {sorted(DTYPES)}")
+    return DTYPES[name]
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def load(what: str, source: str, fn: Callable[[], T], hint: str) -> T:
+    """Run a loader; a missing file or an unreachable hub id becomes one line naming it and the fix."""
+    try:
+        return fn()
+    except (OSError, FileNotFoundError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise MissingInput(f"{what} {source!r} not present ({first}); {hint}") from None
+
+
+def features(out) -> torch.Tensor:
+    """``get_*_features``: transformers 5 returns an output object (projection in ``pooler_output``), 4.x a tensor."""
+    return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+
+# OpenAI CLIP's image normalisation, used by CLIP, BLIP (ImageReward) and HPSv2 alike
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def clip_transform(n_px: int):
+    """OpenAI CLIP's eval transform (also ImageReward's): bicubic resize of the short side, centre crop."""
+    from torchvision import transforms as T
+
+    return T.Compose(
+        [
+            T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(n_px),
+            lambda im: im.convert("RGB"),
+            T.ToTensor(),
+            T.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
+
+
+class LinearMLPHead(torch.nn.Module):
+    """The LAION aesthetic / ImageReward head: Linear(d,1024), Linear(1024,128), Linear(128,64), Linear(64,16),
+    Linear(16,1), dropout between the first four and no activations (keys ``layers.{0,2,4,6,7}``)."""
+
+    def __init__(self, dim: int = 768) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.layers = nn.Sequential(
+            nn.Linear(dim, 1024),
+            nn.Dropout(0.2),
+            nn.Linear(1024, 128),
+            nn.Dropout(0.2),
+            nn.Linear(128, 64),
+            nn.Dropout(0.1),
+            nn.Linear(64, 16),
+            nn.Linear(16, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor]) -> LinearMLPHead:
+        head = cls(state["layers.0.weight"].shape[1])
+        head.load_state_dict(state)
+        return head.eval()
