@@ -78,6 +78,33 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate_model
+    from .report.tables import markdown_table
+
+    sampler = {k: v for k, v in (("name", args.sampler), ("steps", args.steps), ("guidance", args.guidance)) if v}
+    df = evaluate_model(
+        args.model,
+        args.benchmarks,
+        args.metrics,
+        backend=args.backend,
+        sampler=sampler,
+        limit=args.limit,
+        seed=args.seed,
+        output_dir=args.output_dir,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        vs_base=args.vs_base,
+        device=args.device,
+        dtype=args.dtype,
+    )
+    print(markdown_table(df))
+    print(
+        f"\nlogged to experiment {args.experiment!r} at {args.tracking_uri}; images and scores under {args.output_dir}"
+    )
+    return 0
+
+
 def cmd_report(args) -> int:
     from .config import load_suite
     from .report.mlflow_reader import results_frame
@@ -144,6 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
     _suite_args(p)
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: the suite's, sqlite:///mlflow.db)")
     p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser(
+        "eval",
+        help="score one model (base or a sail-bench checkpoint) on benchmarks x metrics",
+        description="Benchmarks and metrics are names with optional options: "
+        "partiprompts:limit=50,path=PartiPrompts.tsv  hpsv2:version=v2.1,weights=HPS_v2.1_compressed.pt",
+    )
+    p.add_argument("--model", required=True, help="a checkpoint directory sail-bench wrote, a hub id, or a path")
+    p.add_argument("--backend", choices=["toy", "sd15", "sdxl"], help="for a base model (a checkpoint knows its own)")
+    p.add_argument("--benchmarks", nargs="+", required=True, metavar="NAME[:k=v,...]")
+    p.add_argument("--metrics", nargs="+", required=True, metavar="NAME[:k=v,...]")
+    p.add_argument("--limit", type=int, help="the first N prompts of every group of every benchmark")
+    p.add_argument("--sampler", choices=["ddim", "ddpm", "euler"], help="default: the paper's for the backend")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--guidance", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vs-base", action="store_true", help="also evaluate the base model; paired differences")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--output-dir", default="runs/eval")
+    p.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    p.add_argument("--experiment", default="sail-bench-eval")
+    p.set_defaults(fn=cmd_eval)
 
     p = sub.add_parser("validate", help="check a suite file without running anything")
     _suite_args(p)

@@ -90,11 +90,22 @@ class MetricRef(Strict):
         return self.model_dump(exclude={"name"}, exclude_defaults=True)
 
 
+class RewardAccuracyConfig(Strict):
+    """How often each trained model's implicit reward (against the base) prefers the human winner on held-out
+    pairs: the paper's "discriminative ability", which degrades without mixup."""
+
+    pairs: int = Field(256, ge=1)
+    path: str | None = None  # pickapic_v2: where the held-out pairs are (default: data.preferences.path)
+    split: str = "validation"  # pickapic_v2 on the hub: the held-out split
+    draws: int = Field(10, ge=1)  # (t, eps) draws per pair, shared by winner and loser and by every model
+
+
 class EvaluationConfig(Strict):
     sampler: SamplerConfig = SamplerConfig()
     benchmarks: list[BenchmarkRef] = [BenchmarkRef(name="toy_shapes")]
     metrics: list[MetricRef] = [MetricRef(name="toy_oracle"), MetricRef(name="toy_aesthetic")]
     bootstrap: int = Field(1000, ge=100)
+    reward_accuracy: RewardAccuracyConfig | None = RewardAccuracyConfig()  # null: skip
 
     @model_validator(mode="before")
     @classmethod
@@ -387,6 +398,11 @@ def load_suite(path: str | Path, overrides: list[str] | None = None) -> Suite:
         data["methods"] = merged
     for assignment in overrides or []:
         apply_override(data, assignment)
+    return validate_suite(data, str(path))
+
+
+def validate_suite(data: dict, where: str) -> Suite:
+    """A Suite from plain data; every problem becomes one line "<where>: <key>: <what is wrong>"."""
     errors: list[str] = []
     _check_keys(data, Suite, "", errors)
     if not errors:
@@ -394,4 +410,4 @@ def load_suite(path: str | Path, overrides: list[str] | None = None) -> Suite:
             return Suite.model_validate(data)
         except ValidationError as e:
             errors = _format_validation(e, data)
-    raise UserError("\n".join(f"{path}: {line}" for line in errors))
+    raise UserError("\n".join(f"{where}: {line}" for line in errors))

@@ -23,7 +23,7 @@ from .data.sources import PREFERENCE_SOURCES
 from .evaluation.benchmarks import load_benchmark
 from .metrics import build_metric
 from .seeding import derive_seed, rng_for
-from .stages import Stage, StageStore, hash_json
+from .stages import RECORD, Stage, StageStore, hash_json
 
 CANDIDATES_FILE = "candidates.safetensors"
 IMAGES_FILE = "images.safetensors"
@@ -31,6 +31,8 @@ IMAGES_FILE = "images.safetensors"
 
 def checkpoint_of(stage_dir: Path) -> Path | None:
     """A model stage's checkpoint directory; None for the base model."""
+    if (stage_dir / "EXTERNAL").exists():  # a checkpoint imported from elsewhere (``sail-bench eval``)
+        return Path((stage_dir / "EXTERNAL").read_text().strip())
     return None if (stage_dir / "BASE").exists() else stage_dir
 
 
@@ -83,6 +85,24 @@ class Pipeline:
             label="base",
         )
 
+    def imported_checkpoint(self, path: Path) -> Stage:
+        """A UNet checkpoint trained earlier (another run, another store) as a model stage: evaluations of it
+        are cached like any other. Identified by its stage key when sail-bench wrote it, else its files."""
+        path = Path(path).resolve()
+        record = path / RECORD
+        if record.exists():
+            ident = json.loads(record.read_text())["key"]
+        else:
+            files = sorted(f for f in path.rglob("*") if f.is_file())
+            ident = hash_json([(str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+
+        def run(out: Path, deps: dict) -> dict:
+            (out / "EXTERNAL").write_text(f"{path}\n")
+            return {"path": str(path)}
+
+        params = {"path": str(path), "source": ident, "base": self.model_fingerprint()}
+        return Stage("checkpoint", 1, params, {}, run, label=f"import/{path.name}")
+
     def model_fingerprint(self) -> str:
         """Identifies the base weights in stage keys without loading them (plan works without the weights)."""
         b = self.suite.backend
@@ -107,6 +127,46 @@ class Pipeline:
     # -- data --------------------------------------------------------------------------------
     def seed_pairs(self) -> Stage:
         return self.source.seed_pairs_stage()
+
+    def heldout_pairs(self) -> Stage:
+        return self.source.heldout_pairs_stage(self.suite.evaluation.reward_accuracy)
+
+    def reward_accuracy(self, model: Stage, label: str) -> Stage | None:
+        """How often the model's implicit reward against the base prefers the held-out human winner.
+
+        The (t, eps) draws depend only on the held-out set, so every model is judged on the same noise and
+        the accuracies of successive iterations are directly comparable. None for the base itself.
+        """
+        acc, base = self.suite.evaluation.reward_accuracy, self.base_model()
+        if acc is None or model.key == base.key:
+            return None
+        pairs = self.heldout_pairs()
+        seed = derive_seed(self.suite.seed, "reward_accuracy", pairs.key)
+
+        def run(out: Path, deps: dict) -> dict:
+            from .methods.rankers import RankRequest, implicit_rewards
+
+            ps = PairSet.load(deps["pairs"])
+            lat = torch.stack([ps.x_w, ps.x_l], dim=1)  # (P, 2, ...): winner and loser share the draws
+            req = RankRequest(
+                self.backend,
+                lat,
+                ps.prompts,
+                checkpoint_of(deps["model"]),
+                checkpoint_of(deps["base"]),
+                seed,
+                acc.draws,
+            )
+            r = implicit_rewards(req) / req.beta  # per unit beta: the accuracy does not depend on beta
+            margin = r[:, 0] - r[:, 1]
+            pd.DataFrame({"prompt": ps.prompts, "reward_w": r[:, 0], "reward_l": r[:, 1]}).to_parquet(
+                out / "rewards.parquet", index=False
+            )
+            return {"accuracy": float((margin > 0).mean()), "margin_mean": float(margin.mean()), "pairs": len(ps)}
+
+        params = {"draws": acc.draws, "seed": seed}
+        deps = {"model": model, "base": base, "pairs": pairs}
+        return Stage("reward_accuracy", 1, params, deps, run, label=f"{label}/reward_accuracy")
 
     def generate_candidates(
         self, model: Stage, prompts: list[str], n: int, sampler: SamplerConfig, label: str

@@ -25,14 +25,14 @@ def check_names(suite: Suite) -> None:
     from .backends import BACKENDS
     from .data.sources import PREFERENCE_SOURCES
     from .evaluation.benchmarks import BENCHMARKS
-    from .metrics import METRICS
+    from .metrics import METRICS, build_metric
 
     BACKENDS.get(suite.backend.name, where="backend.name")
     PREFERENCE_SOURCES.get(suite.data.preferences.source, where="data.preferences.source")
     for b in suite.evaluation.benchmarks:
         BENCHMARKS.get(b.name, where="evaluation.benchmarks")
     for m in suite.evaluation.metrics:
-        METRICS.get(m.name, where="evaluation.metrics")
+        build_metric(m.name, **m.options())  # loads nothing; checks the name and the options it is given
     for m in suite.methods:
         METHODS.get(m.method, where=f"methods[{m.id}].method")
         ranker = getattr(m, "ranker", "")
@@ -64,10 +64,16 @@ def plan_rows(pipe: Pipeline) -> list[dict]:
             walk(it.model, seen)
             for st in pipe.evaluation(it.model, label=f"{method_id}/{it.name}").values():
                 walk(st, seen)
+            if acc := pipe.reward_accuracy(it.model, label=f"{method_id}/{it.name}"):
+                walk(acc, seen)
     rows = []
     for st in seen.values():
         rows.append({"kind": st.kind, "key": st.key, "label": st.label.strip("/"), "done": pipe.store.is_done(st)})
     return rows
+
+
+# the implicit reward's accuracy on held-out human pairs, logged beside the benchmark metrics
+HELDOUT = ("heldout_pairs", "implicit_reward_acc")
 
 
 @dataclass
@@ -114,17 +120,15 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
                         refs["dpo"] = dpo_scores[(bench, metric)]
                     stats = score_stats(df, refs, suite.evaluation.bootstrap, suite.seed)
                     metrics.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})
-                    result.rows.append(
-                        {
-                            "method": m.id,
-                            "method_kind": m.method,
-                            "iterate": it.name,
-                            "step": it.step,
-                            "benchmark": bench,
-                            "metric": metric,
-                            **stats,
-                        }
-                    )
+                    result.rows.append(_row(m, it, bench, metric, stats))
+                if acc := pipe.reward_accuracy(it.model, label=label):
+                    pipe.store.ensure(acc)
+                    summary = pipe.store.record(acc)["summary"]
+                    stats = {"mean": summary["accuracy"], "margin_mean": summary["margin_mean"]}
+                    metrics.update({f"eval/{HELDOUT[0]}/{HELDOUT[1]}/{k}": v for k, v in stats.items()})
+                    result.rows.append(_row(m, it, *HELDOUT, stats))
+                    tracker.log_artifact(child, pipe.store.path(acc) / "rewards.parquet", f"reward_accuracy/{it.name}")
+                    pipe.store.link(acc, Path(suite.out_dir) / m.id / it.name / "reward_accuracy")
                 metrics.update(_diagnostics(pipe, it))
                 tracker.log_metrics(child, metrics, step=it.step)
                 _log_artifacts(pipe, tracker, child, it, evals)
@@ -139,6 +143,18 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
         tracker.log_metrics(parent, {"stages_run": result.stages_run, "seconds": result.seconds}, step=0)
         tracker.finish(parent, ok)
     return result
+
+
+def _row(m, it: Iterate, bench: str, metric: str, stats: dict) -> dict:
+    return {
+        "method": m.id,
+        "method_kind": m.method,
+        "iterate": it.name,
+        "step": it.step,
+        "benchmark": bench,
+        "metric": metric,
+        **stats,
+    }
 
 
 def score_stats(df: pd.DataFrame, refs: dict[str, pd.DataFrame], n_boot: int, seed: int) -> dict[str, float]:

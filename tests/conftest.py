@@ -35,6 +35,7 @@ def tiny_suite_dict(tmp_path: Path, **over) -> dict:
             "benchmarks": [{"name": "toy_shapes", "limit": 8}],
             "metrics": ["toy_oracle", "toy_aesthetic"],
             "bootstrap": 200,
+            "reward_accuracy": {"pairs": 12, "draws": 2},
         },
         "methods": [
             {"id": "base", "method": "base"},

@@ -61,6 +61,7 @@ def _suite(tmp_path, backend, data_path, **data_over):
             "benchmarks": [{"name": "toy_shapes", "limit": 3}],
             "metrics": ["toy_aesthetic"],
             "bootstrap": 100,
+            "reward_accuracy": {"pairs": 4, "draws": 2},
         },
         "methods": [
             {"id": "base", "method": "base"},

@@ -34,8 +34,10 @@ def finished(tmp_path_factory):
 def test_full_run_stages_shared_and_logged(finished):
     tmp, path, suite, res = finished
     df = res.frame()
-    # base, dpo_seed, sail iter 0..2, each on 1 benchmark x 2 metrics
-    assert len(df) == 5 * 2
+    # base, dpo_seed, sail iter 0..2, each on 1 benchmark x 2 metrics; the 4 trained ones: reward accuracy
+    assert len(df) == 5 * 2 + 4
+    acc = df[df.metric == "implicit_reward_acc"]
+    assert set(acc.method) == {"dpo_seed", "sail"} and acc["mean"].between(0, 1).all()
     # SAIL's iteration 0 *is* Diffusion-DPO on the seed pairs: one stage, identical scores
     a = df[(df.method == "dpo_seed")].set_index("metric")["mean"]
     b = df[(df.method == "sail") & (df.step == 0)].set_index("metric")["mean"]
@@ -49,8 +51,9 @@ def test_full_run_stages_shared_and_logged(finished):
     runs = client.search_runs([exp.experiment_id])
     children = {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
     assert set(children) == {"base", "dpo_seed", "sail"}
-    hist = client.get_metric_history(children["sail"].info.run_id, "eval/toy_shapes/toy_oracle/mean")
-    assert sorted(p.step for p in hist) == [0, 1, 2]
+    for key in ("eval/toy_shapes/toy_oracle/mean", "eval/heldout_pairs/implicit_reward_acc/mean"):
+        hist = client.get_metric_history(children["sail"].info.run_id, key)
+        assert sorted(p.step for p in hist) == [0, 1, 2]
     for key in (
         "eval/toy_shapes/toy_oracle/ci_low",
         "eval/toy_shapes/toy_oracle/vs_base/win_rate",
@@ -59,6 +62,7 @@ def test_full_run_stages_shared_and_logged(finished):
         "train/final_loss",
         "eval/toy_shapes/toy_oracle/by_group/full/mean",
         "eval/toy_shapes/toy_oracle/by_group/partial/vs_base/diff",
+        "eval/heldout_pairs/implicit_reward_acc/mean",
     ):
         assert key in children["sail"].data.metrics, key
     tags = children["sail"].data.tags
@@ -100,3 +104,26 @@ def test_resume_after_interruption_gives_identical_metrics(finished, tmp_path, m
     resumed = run_suite(suite)
     assert 0 < resumed.stages_run < len(rows)
     pd.testing.assert_frame_equal(_frame(resumed), _frame(full))
+
+
+def test_eval_command_reproduces_the_suite_scores_of_a_checkpoint(finished, tmp_path, capsys):
+    _, _, suite, res = finished
+    ckpt = suite.out_dir / "sail" / "iter_2" / "checkpoint"  # the readable link the suite wrote
+    args = ["eval", "--model", str(ckpt), "--benchmarks", "toy_shapes:limit=8", "--metrics", "toy_oracle"]
+    args += ["--sampler", "ddim", "--steps", "4", "--vs-base", "--output-dir", str(tmp_path / "eval")]
+    args += ["--tracking-uri", f"sqlite:///{tmp_path / 'eval.db'}"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    suite_row = res.frame().query("method == 'sail' and step == 2 and metric == 'toy_oracle'").iloc[0]
+    assert f"{suite_row['mean']:.3f}" in out and "sail/iter_2" in out  # same seeds, same images, same scores
+    client = MlflowClient(f"sqlite:///{tmp_path / 'eval.db'}")
+    run = client.search_runs([client.get_experiment_by_name("sail-bench-eval").experiment_id])[0]
+    assert run.data.metrics["eval/toy_shapes/toy_oracle/mean"] == pytest.approx(suite_row["mean"])
+    assert run.data.metrics["eval/toy_shapes/toy_oracle/vs_base/diff"] == pytest.approx(suite_row["vs_base/diff"])
+    # evaluated again: every stage is cached, nothing new is written
+    before = sorted(p.name for p in (tmp_path / "eval" / "stages").rglob("_stage.json"))
+    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / "eval" / "stages").rglob("_stage.json")]
+    assert main(args) == 0
+    assert sorted(p.name for p in (tmp_path / "eval" / "stages").rglob("_stage.json")) == before
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "eval" / "stages").rglob("_stage.json")] == mtimes
+    assert main(["eval", "--model", str(ckpt), "--benchmarks", "nope", "--metrics", "toy_oracle"]) == 2

@@ -13,6 +13,7 @@ import io
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
@@ -119,20 +120,56 @@ class PickAPicSource:
         return seed_prompts, pools
 
     def seed_pairs_stage(self) -> Stage:
-        pipe = self.pipe
         if self._seed_rows is None:
-            pipe.prompt_split  # noqa: B018  (decides the seed rows)
-        rows, flip = list(self._seed_rows), self.cfg.random_flip
+            self.pipe.prompt_split  # noqa: B018  (decides the seed rows)
+        return self._pairs_stage(self.path, self.cfg.split, list(self._seed_rows), self.cfg.random_flip, "seed")
+
+    def heldout_pairs_stage(self, acc) -> Stage:
+        path, rows = self.heldout_rows(acc)
+        return self._pairs_stage(path, acc.split, rows, False, "heldout")
+
+    def heldout_rows(self, acc) -> tuple[str, list[int]]:
+        """Human pairs no training stage sees: ``acc.split`` of ``acc.path`` (default: the training data's
+        location); when that is the very data the seed pairs come from, the seed rows are excluded."""
+        path = acc.path or self.path
+        if self._seed_rows is None:
+            self.pipe.prompt_split  # noqa: B018  (decides the seed rows)
+        local = Path(path).expanduser()
+        if local.exists():  # a local file has no splits: the same file means the same rows
+            same = local.resolve() == Path(self.path).expanduser().resolve()
+        else:
+            same = path == self.path and acc.split == self.cfg.split
+        if same:
+            meta = self.metadata()
+        else:
+            ds = load_preferences(path, acc.split, self.cfg.streaming, ["caption", "label_0"])
+            meta = pd.DataFrame(list(ds if self.cfg.streaming else ds.to_pandas().to_dict("records")))
+        usable = meta[meta["label_0"] != 0.5].index.to_numpy()
+        if same:
+            usable = np.setdiff1d(usable, self._seed_rows)
+        if len(usable) < acc.pairs:
+            raise UserError(
+                f"evaluation.reward_accuracy.pairs = {acc.pairs} but {path!r} ({acc.split}) has {len(usable)} "
+                "usable held-out pairs; lower pairs or point evaluation.reward_accuracy.path at more data"
+            )
+        rows = rng_for(self.pipe.suite.seed, "heldout_pairs").choice(usable, acc.pairs, replace=False)
+        return path, sorted(int(r) for r in rows)
+
+    def _pairs_stage(self, path: str, split: str, rows: list[int], flip: bool, tag: str) -> Stage:
+        """VAE latents of the chosen rows, winner first: the cache training and reward accuracy read."""
+        pipe, streaming = self.pipe, self.cfg.streaming
+        local = Path(path).expanduser()
+        base_dir = (local if local.is_dir() else local.parent) if local.exists() else None
 
         def run(out: Path, deps: dict) -> dict:
             backend = pipe.backend
-            ds = load_preferences(self.path, self.cfg.split, self.cfg.streaming)
+            ds = load_preferences(path, split, streaming)
             wanted = set(rows)
-            records = (r for i, r in enumerate(ds) if i in wanted) if self.cfg.streaming else iter(ds.select(rows))
+            records = (r for i, r in enumerate(ds) if i in wanted) if streaming else iter(ds.select(rows))
             w_imgs, l_imgs, prompts, skipped = [], [], [], 0
-            for rec in tqdm(records, total=len(rows), desc="seed pairs: read", unit="pair", leave=False):
+            for rec in tqdm(records, total=len(rows), desc=f"{tag} pairs: read", unit="pair", leave=False):
                 try:
-                    a, b = open_image(rec["jpg_0"], self.base_dir), open_image(rec["jpg_1"], self.base_dir)
+                    a, b = open_image(rec["jpg_0"], base_dir), open_image(rec["jpg_1"], base_dir)
                 except (UnidentifiedImageError, OSError, ValueError, TypeError) as e:
                     skipped += 1
                     log.warning("skipping pair %r: unreadable image (%s)", rec.get("caption", "")[:60], e)
@@ -143,11 +180,11 @@ class PickAPicSource:
                 l_imgs.append(b)
                 prompts.append(rec["caption"])
             if skipped:
-                log.warning("seed pairs: %d of %d pairs skipped (unreadable images)", skipped, len(rows))
+                log.warning("%s pairs: %d of %d pairs skipped (unreadable images)", tag, skipped, len(rows))
             if not prompts:
-                raise UserError(f"data.preferences.path {self.path!r}: none of the {len(rows)} seed pairs is readable")
+                raise UserError(f"{path!r}: none of the {len(rows)} {tag} pairs is readable")
             x_w, x_l = backend.encode_images(w_imgs), backend.encode_images(l_imgs)
-            pairs = PairSet(x_w, x_l, prompts, ["seed"] * len(prompts))
+            pairs = PairSet(x_w, x_l, prompts, [tag] * len(prompts))
             if flip:  # latents of the mirrored images, so training can flip w and l independently
                 pairs.x_w_flip = backend.encode_images([im.transpose(Image.FLIP_LEFT_RIGHT) for im in w_imgs])
                 pairs.x_l_flip = backend.encode_images([im.transpose(Image.FLIP_LEFT_RIGHT) for im in l_imgs])
@@ -156,12 +193,12 @@ class PickAPicSource:
 
         params = {
             "source": "pickapic_v2",
-            "path": self.path,
-            "split": self.cfg.split,
+            "path": path,
+            "split": split,
             "rows": hash_json(rows),
             "drop_ties": self.cfg.drop_ties,
             "flip": flip,
             "model": pipe.model_fingerprint(),
             "preprocessing": PREPROCESSING,
         }
-        return Stage("preferences", 1, params, {}, run, label="data/seed_pairs")
+        return Stage("preferences", 1, params, {}, run, label=f"data/{tag}_pairs")

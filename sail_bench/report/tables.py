@@ -27,7 +27,9 @@ def markdown_table(df: pd.DataFrame) -> str:
                 cells.append("")
                 continue
             r = r.iloc[0]
-            cell = f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+            cell = f"{r['mean']:.3f}"
+            if pd.notna(r.get("ci_low")):  # accuracies on held-out pairs come without a bootstrap CI
+                cell += f" [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
             if kind != "base" and pd.notna(r.get("vs_base/diff")):
                 cell += f" Δ{r['vs_base/diff']:+.3f}±{1.96 * r['vs_base/diff_se']:.3f}"
             cells.append(cell)
@@ -36,4 +38,8 @@ def markdown_table(df: pd.DataFrame) -> str:
     lines.append(
         "mean [95% bootstrap CI]; Δ = paired difference to the base model on the same prompts and seeds (± 1.96 s.e.)."
     )
+    if any(m == "implicit_reward_acc" for _, m in cols):
+        lines.append(
+            "implicit_reward_acc: share of held-out human pairs whose winner the model's implicit reward prefers."
+        )
     return "\n".join(lines)
