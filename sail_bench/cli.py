@@ -21,14 +21,24 @@ def _suite_args(p: argparse.ArgumentParser) -> None:
         metavar="KEY.PATH=VALUE",
         help="override a suite value (repeatable); methods are addressed by id: methods.sail.alpha=1",
     )
+    p.add_argument("--limit", type=int, help="evaluate only the first N prompts of every group of every benchmark")
+
+
+def _load(args):
+    from .config import load_suite
+
+    suite = load_suite(args.suite, args.overrides)
+    if getattr(args, "limit", None):
+        benchmarks = [b.model_copy(update={"limit": args.limit}) for b in suite.evaluation.benchmarks]
+        suite = suite.model_copy(update={"evaluation": suite.evaluation.model_copy(update={"benchmarks": benchmarks})})
+    return suite
 
 
 def cmd_validate(args) -> int:
-    from .config import load_suite
     from .pipeline import Pipeline
     from .runner import build_plan
 
-    suite = load_suite(args.suite, args.overrides)
+    suite = _load(args)
     try:
         build_plan(Pipeline(suite))  # names (methods, rankers, sources) and data sizes resolve
     except MissingInput as e:
@@ -42,11 +52,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from .config import load_suite
     from .pipeline import Pipeline
     from .runner import plan_rows
 
-    suite = load_suite(args.suite, args.overrides)
+    suite = _load(args)
     try:
         rows = plan_rows(Pipeline(suite))
     except MissingInput as e:
@@ -64,11 +73,10 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .config import load_suite
     from .report.tables import markdown_table
     from .runner import run_suite
 
-    suite = load_suite(args.suite, args.overrides)
+    suite = _load(args)
     result = run_suite(suite, args.tracking_uri)
     print(markdown_table(result.frame()))
     print(
@@ -106,12 +114,11 @@ def cmd_eval(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .config import load_suite
     from .report.mlflow_reader import results_frame
     from .report.tables import markdown_table
 
     if args.suite:
-        suite = load_suite(args.suite, args.overrides)
+        suite = _load(args)
         uri = args.tracking_uri or suite.tracking.uri
         experiment = args.experiment or suite.tracking.experiment or suite.name
     else:

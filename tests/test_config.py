@@ -64,6 +64,34 @@ def test_unknown_registered_names_fail_validate(tmp_path, capsys):
     assert "unknown metric 'toy_oracel' — did you mean 'toy_oracle'?" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "metric,expected",
+    [
+        ({"name": "hpsv2"}, "hpsv2 needs an explicit version, one of ['v2.0', 'v2.1']"),
+        ({"name": "pickscore", "arch": "ViT-H-14"}, "pickscore does not take arch"),
+        (
+            {"name": "aesthetics", "dtype": "fp8"},
+            "evaluation.metrics[0].dtype = 'fp8': Input should be 'fp32', 'fp16' or 'bf16'",
+        ),
+    ],
+)
+def test_bad_metric_options_fail_validate_before_any_work(tmp_path, capsys, metric, expected):
+    d = tiny_suite_dict(tmp_path)
+    d["evaluation"]["metrics"] = [metric]
+    assert main(["validate", _write(tmp_path, d)]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_limit_flag_applies_to_every_benchmark(tmp_path, capsys):
+    from sail_bench.cli import _load, build_parser
+
+    d = tiny_suite_dict(tmp_path)
+    d["evaluation"]["benchmarks"] = [{"name": "toy_shapes"}, {"name": "partiprompts", "limit": 50}]
+    args = build_parser().parse_args(["plan", _write(tmp_path, d), "--limit", "3"])
+    assert [b.limit for b in _load(args).evaluation.benchmarks] == [3, 3]
+
+
 def test_pools_larger_than_the_prompt_space_fail_validate(tmp_path, capsys):
     d = tiny_suite_dict(tmp_path)
     d["data"]["prompt_pools"] = [200, 200]
