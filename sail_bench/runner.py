@@ -122,9 +122,12 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
                     metrics.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})
                     result.rows.append(_row(m, it, bench, metric, stats))
                 if acc := pipe.reward_accuracy(it.model, label=label):
-                    pipe.store.ensure(acc)
-                    summary = pipe.store.record(acc)["summary"]
-                    stats = {"mean": summary["accuracy"], "margin_mean": summary["margin_mean"]}
+                    rewards = pd.read_parquet(pipe.store.ensure(acc) / "rewards.parquet")
+                    correct = (rewards["reward_w"] > rewards["reward_l"]).to_numpy(dtype=float)
+                    stats = {
+                        k: v for k, v in summarize(correct, suite.evaluation.bootstrap, suite.seed).items() if k != "n"
+                    }
+                    stats["margin_mean"] = float((rewards["reward_w"] - rewards["reward_l"]).mean())
                     metrics.update({f"eval/{HELDOUT[0]}/{HELDOUT[1]}/{k}": v for k, v in stats.items()})
                     result.rows.append(_row(m, it, *HELDOUT, stats))
                     tracker.log_artifact(child, pipe.store.path(acc) / "rewards.parquet", f"reward_accuracy/{it.name}")

@@ -78,3 +78,32 @@ def test_scorer_inputs_fail_clearly():
         build_metric("imagereward", model="/nonexistent/dir").score(IMAGES[:1], ["x"])
     with pytest.raises(UserError, match="dtype 'fp8'"):
         build_metric("pickscore", dtype="fp8")
+
+
+def test_a_suite_scores_with_all_four(tmp_path):
+    """Suite options reach the scorers (model, processor, weights, arch, version): one base-only toy run."""
+    from sail_bench.config import Suite
+    from sail_bench.runner import run_suite
+
+    from .conftest import tiny_suite_dict
+
+    d = tiny_suite_dict(tmp_path, methods=[{"id": "base", "method": "base"}])
+    d["evaluation"]["benchmarks"] = [{"name": "toy_shapes", "limit": 2}]
+    d["evaluation"]["metrics"] = [
+        {"name": "pickscore", "model": str(FIX / "pickscore"), "processor": str(FIX / "pickscore")},
+        {
+            "name": "hpsv2",
+            "version": "v2.1",
+            "weights": str(FIX / "hpsv2/HPS_tiny.pt"),
+            "arch": str(FIX / "hpsv2/hps_tiny.json"),
+        },
+        {"name": "imagereward", "model": str(FIX / "imagereward"), "processor": str(FIX / "imagereward/tokenizer")},
+        {
+            "name": "aesthetics",
+            "model": str(FIX / "aesthetics"),
+            "weights": str(SHARED / "data/sac+logos+ava1-l14-linearMSE.pth"),
+        },
+    ]
+    df = run_suite(Suite.model_validate(d)).frame()
+    assert sorted(df.metric) == ["aesthetics", "hpsv2_v2.1", "imagereward", "pickscore"]
+    assert df["mean"].notna().all() and (df["ci_high"] >= df["ci_low"]).all()

@@ -28,7 +28,7 @@ def markdown_table(df: pd.DataFrame) -> str:
                 continue
             r = r.iloc[0]
             cell = f"{r['mean']:.3f}"
-            if pd.notna(r.get("ci_low")):  # accuracies on held-out pairs come without a bootstrap CI
+            if pd.notna(r.get("ci_low")):  # a statistic logged without a CI
                 cell += f" [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
             if kind != "base" and pd.notna(r.get("vs_base/diff")):
                 cell += f" Δ{r['vs_base/diff']:+.3f}±{1.96 * r['vs_base/diff_se']:.3f}"
@@ -40,6 +40,7 @@ def markdown_table(df: pd.DataFrame) -> str:
     )
     if any(m == "implicit_reward_acc" for _, m in cols):
         lines.append(
-            "implicit_reward_acc: share of held-out human pairs whose winner the model's implicit reward prefers."
+            "implicit_reward_acc: share of held-out preference pairs whose winner the model's implicit reward "
+            "(vs the base) prefers."
         )
     return "\n".join(lines)
