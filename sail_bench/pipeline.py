@@ -325,6 +325,7 @@ class Pipeline:
                     "sample": [k for _, k in rows],
                     "prompt": [it.prompt for it, _ in rows],
                     "group": [it.group for it, _ in rows],
+                    "subgroup": [it.subgroup for it, _ in rows],
                     "seed": [str(s) for s in seeds],
                 }
             )

@@ -166,14 +166,18 @@ def score_stats(df: pd.DataFrame, refs: dict[str, pd.DataFrame], n_boot: int, se
     stats = {k: v for k, v in summarize(values, n_boot, seed).items() if k != "n"}
     for name, ref in refs.items():
         stats.update({f"vs_{name}/{k}": v for k, v in paired(values, ref["score"].to_numpy(), n_boot, seed).items()})
-    groups = df["group"] if "group" in df else pd.Series([""] * len(df))
-    if groups.nunique() > 1:  # per style (HPSv2) / category (PartiPrompts) breakdowns
+    for column in ("group", "subgroup"):  # HPSv2 style, PartiPrompts category / challenge
+        groups = df[column] if column in df else pd.Series([""] * len(df))
+        if groups.nunique() < 2:
+            continue
         for g, idx in groups.groupby(groups).groups.items():
-            sub = {k: v for k, v in summarize(values[df.index.get_indexer(idx)], n_boot, seed).items() if k != "n"}
-            stats.update({f"by_group/{g}/{k}": v for k, v in sub.items()})
+            rows = df.index.get_indexer(idx)
+            sub = {k: v for k, v in summarize(values[rows], n_boot, seed).items() if k != "n"}
+            stats.update({f"by_{column}/{g}/{k}": v for k, v in sub.items()})
             if "base" in refs:
-                base = refs["base"]["score"].to_numpy()[df.index.get_indexer(idx)]
-                stats[f"by_group/{g}/vs_base/diff"] = float((values[df.index.get_indexer(idx)] - base).mean())
+                stats[f"by_{column}/{g}/vs_base/diff"] = float(
+                    (values[rows] - refs["base"]["score"].to_numpy()[rows]).mean()
+                )
     return stats
 
 

@@ -35,3 +35,16 @@ def test_hpsv2_folder_and_pickapic_file(tmp_path):
 def test_hub_benchmarks_offline_say_so():
     with pytest.raises(MissingInput, match="give evaluation.benchmarks"):
         load_benchmark("partiprompts")
+
+
+def test_breakdowns_per_group_and_subgroup():
+    import pandas as pd
+
+    from sail_bench.runner import score_stats
+
+    df = pd.DataFrame({"score": [1.0, 2.0, 3.0, 4.0], "group": list("aabb"), "subgroup": list("xyxy")})
+    base = df.assign(score=[0.0, 0.5, 0.0, 0.5])
+    stats = score_stats(df, {"base": base}, 200, 0)
+    assert stats["by_group/b/mean"] == 3.5 and stats["by_subgroup/x/mean"] == 2.0  # category / challenge
+    assert stats["by_subgroup/y/vs_base/diff"] == 2.5 and stats["vs_base/diff"] == 2.25
+    assert not any(k.startswith("by_") for k in score_stats(df.drop(columns=["group", "subgroup"]), {}, 200, 0))
