@@ -48,6 +48,8 @@ def hps_preprocess(image: Image.Image, size: int) -> torch.Tensor:
 
 @METRICS.register("hpsv2")
 class HPSv2:
+    """HPSv2 (open_clip ViT-H/14 + HPS checkpoint), 100 x cosine; version v2.0 | v2.1 required."""
+
     name = "hpsv2"
 
     def __init__(

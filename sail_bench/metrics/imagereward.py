@@ -109,6 +109,8 @@ def build_blip(state: dict, med_config: dict):
 
 @METRICS.register("imagereward")
 class ImageReward:
+    """ImageReward (BLIP ViT-L + BERT cross-attention, ported to transformers 5), normalised."""
+
     name = "imagereward"
     display = "ImageReward"
 

@@ -24,6 +24,8 @@ PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
 @METRICS.register("pickscore")
 class PickScore:
+    """PickScore (CLIP ViT-H/14 fine-tuned on Pick-a-Pic), exp(logit_scale) x cosine."""
+
     name = "pickscore"
     display = "PickScore"
 
