@@ -36,10 +36,12 @@ def check_names(suite: Suite) -> None:
     for m in suite.methods:
         METHODS.get(m.method, where=f"methods[{m.id}].method")
         ranker = getattr(m, "ranker", "")
-        if ranker.startswith("scorer:"):
-            METRICS.get(ranker.split(":", 1)[1], where=f"methods[{m.id}].ranker")
-        if getattr(m, "audit_metric", None):
-            METRICS.get(m.audit_metric, where=f"methods[{m.id}].audit_metric")
+        scorers = [(ranker.split(":", 1)[1], "ranker")] if ranker.startswith("scorer:") else []
+        scorers += [(m.audit_metric, "audit_metric")] if getattr(m, "audit_metric", None) else []
+        for name, key in scorers:  # built as the pipeline will: with the options evaluation.metrics gives
+            METRICS.get(name, where=f"methods[{m.id}].{key}")
+            ref = next((r for r in suite.evaluation.metrics if r.name == name), None)
+            build_metric(name, **(ref.options() if ref else {}))
 
 
 def build_plan(pipe: Pipeline) -> dict[str, list[Iterate]]:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sail_bench.errors import MissingInput
+from sail_bench.errors import MissingInput, UserError
 from sail_bench.metrics import build_metric
 from sail_bench.metrics.aesthetics import AestheticHead
 
@@ -47,7 +47,9 @@ def tiny_clip(tmp_path_factory):
     return out
 
 
-def test_missing_head_is_a_clear_error(tiny_clip):
-    metric = build_metric("aesthetics", model=str(tiny_clip))
-    with pytest.raises(MissingInput, match="sac\\+logos\\+ava1-l14-linearMSE.pth"):
+def test_missing_head_is_a_clear_error(tiny_clip, tmp_path):
+    with pytest.raises(UserError, match="aesthetics needs weights: /path/to/sac\\+logos\\+ava1-l14-linearMSE.pth"):
+        build_metric("aesthetics", model=str(tiny_clip))  # at validate time, before any work
+    metric = build_metric("aesthetics", model=str(tiny_clip), weights=str(tmp_path / "absent.pth"))
+    with pytest.raises(MissingInput, match="absent.pth"):
         metric.score([Image.new("RGB", (8, 8))], [""])

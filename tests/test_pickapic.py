@@ -105,7 +105,10 @@ def test_sd_suite_runs_end_to_end_on_tiny_pipeline(tmp_path, kind):
     res = run_suite(suite)
     df = res.frame()
     assert set(df["method"]) == {"base", "dpo_seed", "mapo", "sail"}
-    assert sorted(df[df.method == "sail"]["step"]) == [0, 1, 2]
+    assert sorted(df[(df.method == "sail") & (df.metric == "toy_aesthetic")]["step"]) == [0, 1, 2]
+    # reward accuracy on held-out rows of the same file (none of them a seed pair), for every trained model
+    acc = df[df.metric == "implicit_reward_acc"]
+    assert sorted(acc.method) == ["dpo_seed", "mapo", "sail", "sail", "sail"] and acc["mean"].between(0, 1).all()
     pipe = Pipeline(suite)
     seed_dir = pipe.store.path(pipe.seed_pairs())
     rec = json.loads((seed_dir / "_stage.json").read_text())["summary"]

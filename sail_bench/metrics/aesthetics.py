@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import MissingInput
+from ..errors import MissingInput, UserError
 from . import METRICS
 from .common import LinearMLPHead, batches, clip_transform, load, torch_dtype
 
@@ -48,6 +48,11 @@ class Aesthetics:
         batch_size: int = 32,
     ) -> None:
         self.model_id = model or CLIP_MODEL
+        if not weights:  # no hub copy to fall back on: a suite without it can never score
+            raise UserError(
+                f"evaluation.metrics: aesthetics needs weights: /path/to/{HEAD_FILE} "
+                "(github.com/christophschuhmann/improved-aesthetic-predictor)"
+            )
         self.weights = weights
         self.device = torch.device(device)
         self.dtype = torch_dtype(dtype, self.name)
@@ -68,7 +73,7 @@ class Aesthetics:
 
     @cached_property
     def head(self) -> LinearMLPHead:
-        if not self.weights or not Path(self.weights).exists():
+        if not Path(self.weights).exists():
             raise MissingInput(
                 f"aesthetics: weights: {self.weights!r} not found; give the path to {HEAD_FILE} "
                 "(github.com/christophschuhmann/improved-aesthetic-predictor)"
