@@ -15,7 +15,7 @@ import yaml
 from .config import validate_suite
 from .errors import UserError
 from .pipeline import Pipeline
-from .runner import _scores, check_names, score_stats
+from .runner import _scores, check_names, log_eval_artifacts, score_stats
 from .stages import RECORD
 from .tracking import Tracker, environment_tags
 
@@ -115,12 +115,7 @@ def evaluate_model(
             logged.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})
             kind = "checkpoint" if checkpoint else "base"
             rows.append({"method": name, "method_kind": kind, "step": 0, "benchmark": bench, "metric": metric} | stats)
-            tracker.log_artifact(
-                run, pipe.store.path(evals[(bench, metric)]) / "scores.parquet", f"scores/{bench}/{metric}"
-            )
-        for bench in {b for b, _ in evals}:
-            imgs = next(st.deps["images"] for (b, _), st in evals.items() if b == bench)
-            tracker.log_artifact(run, pipe.store.path(imgs) / "grid.png", f"grids/{bench}")
+        log_eval_artifacts(pipe, tracker, run, "eval", evals)
         tracker.log_metrics(run, logged, step=0)
         ok = True
     finally:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -104,7 +105,7 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
     try:
         base_scores = _scores(pipe, pipe.evaluation(pipe.base_model(), label="base"))
         dpo_id = next((m.id for m in suite.methods if m.method == "diffusion_dpo"), None)
-        dpo_scores = None
+        dpo_scores, dpo_correct = None, None
         order = sorted(suite.methods, key=lambda m: m.id != dpo_id)  # DPO first: others compare against it
         for m in order:
             child = tracker.start(
@@ -124,12 +125,11 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
                     metrics.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})
                     result.rows.append(_row(m, it, bench, metric, stats))
                 if acc := pipe.reward_accuracy(it.model, label=label):
-                    rewards = pd.read_parquet(pipe.store.ensure(acc) / "rewards.parquet")
-                    correct = (rewards["reward_w"] > rewards["reward_l"]).to_numpy(dtype=float)
-                    stats = {
-                        k: v for k, v in summarize(correct, suite.evaluation.bootstrap, suite.seed).items() if k != "n"
-                    }
-                    stats["margin_mean"] = float((rewards["reward_w"] - rewards["reward_l"]).mean())
+                    acc_dir = pipe.store.ensure(acc)
+                    refs = {"dpo": dpo_correct} if dpo_correct is not None and m.id != dpo_id else {}
+                    stats = reward_accuracy_stats(acc_dir, refs, suite.evaluation.bootstrap, suite.seed)
+                    if m.id == dpo_id:
+                        dpo_correct = held_out_correct(acc_dir)
                     metrics.update({f"eval/{HELDOUT[0]}/{HELDOUT[1]}/{k}": v for k, v in stats.items()})
                     result.rows.append(_row(m, it, *HELDOUT, stats))
                     tracker.log_artifact(child, pipe.store.path(acc) / "rewards.parquet", f"reward_accuracy/{it.name}")
@@ -160,6 +160,25 @@ def _row(m, it: Iterate, bench: str, metric: str, stats: dict) -> dict:
         "metric": metric,
         **stats,
     }
+
+
+def held_out_correct(stage_dir: Path) -> np.ndarray:
+    """1 where the implicit reward prefers the held-out winner, per pair."""
+    rewards = pd.read_parquet(stage_dir / "rewards.parquet")
+    return (rewards["reward_w"] > rewards["reward_l"]).to_numpy(dtype=float)
+
+
+def reward_accuracy_stats(stage_dir: Path, refs: dict[str, np.ndarray], n_boot: int, seed: int) -> dict[str, float]:
+    """Accuracy with a bootstrap CI over pairs, the mean reward margin, and paired differences to other models'
+    accuracy on the same pairs and draws (``vs_dpo/diff``: lost or gained discriminative ability)."""
+    rewards = pd.read_parquet(stage_dir / "rewards.parquet")
+    correct = held_out_correct(stage_dir)
+    stats = {k: v for k, v in summarize(correct, n_boot, seed).items() if k != "n"}
+    stats["margin_mean"] = float((rewards["reward_w"] - rewards["reward_l"]).mean())
+    for name, ref in refs.items():
+        d = paired(correct, ref, n_boot, seed)
+        stats.update({f"vs_{name}/{k}": d[k] for k in ("diff", "diff_se", "diff_ci_low", "diff_ci_high")})
+    return stats
 
 
 def score_stats(df: pd.DataFrame, refs: dict[str, pd.DataFrame], n_boot: int, seed: int) -> dict[str, float]:
@@ -197,13 +216,17 @@ def _diagnostics(pipe: Pipeline, it: Iterate) -> dict[str, float]:
     return out
 
 
-def _log_artifacts(pipe: Pipeline, tracker: Tracker, run_id: str, it: Iterate, evals: dict) -> None:
+def log_eval_artifacts(pipe: Pipeline, tracker: Tracker, run_id: str, name: str, evals: dict) -> None:
+    """Per-prompt scores of every benchmark x metric and one image grid per benchmark, under ``name``."""
     for (bench, metric), st in evals.items():
-        d = pipe.store.path(st)
-        tracker.log_artifact(run_id, d / "scores.parquet", f"scores/{it.name}/{bench}/{metric}")
+        tracker.log_artifact(run_id, pipe.store.path(st) / "scores.parquet", f"scores/{name}/{bench}/{metric}")
     for bench in {b for b, _ in evals}:
         imgs = next(st.deps["images"] for (b, _), st in evals.items() if b == bench)
-        tracker.log_artifact(run_id, pipe.store.path(imgs) / "grid.png", f"grids/{it.name}/{bench}")
+        tracker.log_artifact(run_id, pipe.store.path(imgs) / "grid.png", f"grids/{name}/{bench}")
+
+
+def _log_artifacts(pipe: Pipeline, tracker: Tracker, run_id: str, it: Iterate, evals: dict) -> None:
+    log_eval_artifacts(pipe, tracker, run_id, it.name, evals)
     if "ranking" in it.extra:  # every candidate's reward: the per-prompt best-worst gap distribution
         tracker.log_artifact(run_id, pipe.store.path(it.extra["ranking"]) / "ranking.parquet", f"ranking/{it.name}")
     if "train" in it.extra:

@@ -63,6 +63,7 @@ def test_full_run_stages_shared_and_logged(finished):
         "eval/toy_shapes/toy_oracle/by_group/full/mean",
         "eval/toy_shapes/toy_oracle/by_group/partial/vs_base/diff",
         "eval/heldout_pairs/implicit_reward_acc/mean",
+        "eval/heldout_pairs/implicit_reward_acc/vs_dpo/diff",
     ):
         assert key in children["sail"].data.metrics, key
     tags = children["sail"].data.tags
