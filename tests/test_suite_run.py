@@ -1,5 +1,7 @@
 """End to end on a tiny toy suite: what runs, what MLflow holds, resume after an interruption."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -128,3 +130,18 @@ def test_eval_command_reproduces_the_suite_scores_of_a_checkpoint(finished, tmp_
     assert sorted(p.name for p in (tmp_path / "eval" / "stages").rglob("_stage.json")) == before
     assert [p.stat().st_mtime_ns for p in (tmp_path / "eval" / "stages").rglob("_stage.json")] == mtimes
     assert main(["eval", "--model", str(ckpt), "--benchmarks", "nope", "--metrics", "toy_oracle"]) == 2
+
+
+def test_adding_a_metric_later_only_scores(finished):
+    from sail_bench.config import MetricRef
+
+    from .conftest import SHARED
+
+    _, _, suite, _ = finished
+    fix = Path(__file__).parent / "fixtures" / "parity" / "aesthetics"
+    head = SHARED / "data" / "sac+logos+ava1-l14-linearMSE.pth"
+    metrics = [*suite.evaluation.metrics, MetricRef(name="aesthetics", model=str(fix), weights=str(head))]
+    more = suite.model_copy(update={"evaluation": suite.evaluation.model_copy(update={"metrics": metrics})})
+    todo = [r for r in plan_rows(Pipeline(more)) if not r["done"]]
+    assert todo and {r["kind"] for r in todo} == {"scores"}  # no image is generated again
+    assert all(r["label"].endswith("/aesthetics") for r in todo)
