@@ -78,6 +78,7 @@ class MetricRef(Strict):
     processor: str | None = None  # where preprocessing/tokenizer live when apart from the model (PickScore, BERT)
     arch: str | None = None  # open_clip architecture name or model-config JSON (HPSv2: ViT-H-14)
     dtype: Literal["fp32", "fp16", "bf16"] = "fp32"
+    device: str | None = None  # default: the backend's device (e.g. cuda:1 to score beside the generator)
     batch_size: int = Field(32, ge=1)
 
     @property
@@ -87,7 +88,7 @@ class MetricRef(Strict):
 
     def options(self) -> dict:
         """What the suite sets for this scorer (unset fields are left to the scorer's defaults)."""
-        return self.model_dump(exclude={"name"}, exclude_defaults=True)
+        return self.model_dump(exclude={"name", "device"}, exclude_defaults=True)
 
 
 class RewardAccuracyConfig(Strict):

@@ -55,7 +55,7 @@ class Pipeline:
                 m for m in self.suite.evaluation.metrics if m.name == name and (version is None or m.version == version)
             ]
             ref = refs[0] if refs else MetricRef(name=name, version=version)
-            device = str(resolve_device(self.suite.backend.device))
+            device = str(resolve_device(ref.device or self.suite.backend.device))
             self._metrics[key] = build_metric(name, device=device, **ref.options())
         return self._metrics[key]
 
@@ -354,7 +354,7 @@ class Pipeline:
             manifest.assign(score=np.asarray(scores, dtype=np.float64)).to_parquet(out / "scores.parquet", index=False)
             return {"mean": float(np.mean(scores))}
 
-        params = ref.model_dump(exclude={"batch_size"})
+        params = ref.model_dump(exclude={"batch_size", "device"})  # where and how many at once: same scores
         return Stage("scores", 1, params, {"images": images}, run, label=f"{label}/{metric}")
 
     def evaluation(self, model: Stage, label: str) -> dict[tuple[str, str], Stage]:

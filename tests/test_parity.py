@@ -107,3 +107,17 @@ def test_a_suite_scores_with_all_four(tmp_path):
     df = run_suite(Suite.model_validate(d)).frame()
     assert sorted(df.metric) == ["aesthetics", "hpsv2_v2.1", "imagereward", "pickscore"]
     assert df["mean"].notna().all() and (df["ci_high"] >= df["ci_low"]).all()
+
+
+def test_scorer_device_and_batch_size_do_not_change_the_cache_key(tmp_path):
+    from sail_bench.config import MetricRef, Suite
+    from sail_bench.pipeline import Pipeline
+
+    from .conftest import tiny_suite_dict
+
+    pipe = Pipeline(Suite.model_validate(tiny_suite_dict(tmp_path)))
+    images = pipe.eval_images(pipe.base_model(), "toy_shapes", "base")
+    a = pipe.score(images, MetricRef(name="toy_oracle"), "x")
+    b = pipe.score(images, MetricRef(name="toy_oracle", device="cpu", batch_size=7), "x")
+    c = pipe.score(images, MetricRef(name="toy_oracle", dtype="bf16"), "x")
+    assert a.key == b.key != c.key
