@@ -121,3 +121,31 @@ def test_scorer_device_and_batch_size_do_not_change_the_cache_key(tmp_path):
     b = pipe.score(images, MetricRef(name="toy_oracle", device="cpu", batch_size=7), "x")
     c = pipe.score(images, MetricRef(name="toy_oracle", dtype="bf16"), "x")
     assert a.key == b.key != c.key
+
+
+def test_full_size_official_layouts_load_into_our_models():
+    """The real ImageReward.pt / HPS_v2*.pt layouts (key → shape of the reference models at full size, in
+    ``real_layouts.json``) load strictly into what our scorers build, on the meta device (no weights)."""
+    import open_clip
+    import torch
+
+    from sail_bench.metrics.common import LinearMLPHead
+    from sail_bench.metrics.imagereward import _part, build_blip
+
+    lay = json.loads((FIX / "real_layouts.json").read_text())
+    with torch.device("meta"):
+        state = {k: torch.empty(shape) for k, shape in lay["imagereward"].items()}
+        vision, text = build_blip(state, lay["imagereward_med_config"])  # strict loads inside
+        head = LinearMLPHead.from_state(_part(state, "mlp."))
+    v = vision.config
+    assert (v.hidden_size, v.num_hidden_layers, v.num_attention_heads, v.image_size, v.patch_size) == (
+        1024,
+        24,
+        16,
+        224,
+        16,
+    )
+    assert text.config.encoder_hidden_size == 1024 and text.config.vocab_size == 30524
+    assert head.layers[0].in_features == 768
+    hps = open_clip.create_model("ViT-H-14", pretrained=None, device="meta")
+    hps.load_state_dict({k: torch.empty(s, device="meta") for k, s in lay["hpsv2_ViT-H-14"].items()}, strict=True)

@@ -235,19 +235,67 @@ def imagereward(out: Path, images: list[Image.Image]) -> None:
             assert name == "bert-base-uncased"
             return super().from_pretrained(str(tok_dir), *a, **kw)
 
-    blip_pretrain.create_vit = tiny_vit
-    blip_mod.BertTokenizer = LocalBert
-    ir_mod.MLP = _tiny_mlp(ir_mod.MLP)
-    model = ir_mod.ImageReward(med_config=str(out / "med_config.json"), device="cpu")
-    randomize(model, 3)
-    torch.save(model.state_dict(), out / "ImageReward.pt")  # the official file: a plain state dict
-    # --- reference code: ImageReward.load() = construct, load_state_dict(strict=False), eval ---
-    ref = ir_mod.ImageReward(med_config=str(out / "med_config.json"), device="cpu")
-    ref.load_state_dict(torch.load(out / "ImageReward.pt", map_location="cpu"), strict=False)
-    ref.eval()
-    with torch.no_grad():
-        scores = [float(ref.score(prompt, image)) for image, prompt in zip(images, PROMPTS, strict=True)]
+    blip_mod.BertTokenizer = LocalBert  # stays: the real-layout check below needs no real vocabulary either
+    real_vit, real_mlp = blip_pretrain.create_vit, ir_mod.MLP
+    blip_pretrain.create_vit, ir_mod.MLP = tiny_vit, _tiny_mlp(ir_mod.MLP)
+    try:
+        model = ir_mod.ImageReward(med_config=str(out / "med_config.json"), device="cpu")
+        randomize(model, 3)
+        torch.save(model.state_dict(), out / "ImageReward.pt")  # the official file: a plain state dict
+        # --- reference code: ImageReward.load() = construct, load_state_dict(strict=False), eval ---
+        ref = ir_mod.ImageReward(med_config=str(out / "med_config.json"), device="cpu")
+        ref.load_state_dict(torch.load(out / "ImageReward.pt", map_location="cpu"), strict=False)
+        ref.eval()
+        with torch.no_grad():
+            scores = [float(ref.score(prompt, image)) for image, prompt in zip(images, PROMPTS, strict=True)]
+    finally:
+        blip_pretrain.create_vit, ir_mod.MLP = real_vit, real_mlp
     write(out, scores, image_reward=version("image-reward"))
+
+
+# the official THUDM/ImageReward med_config.json (BLIP's; encoder_width is replaced by the ViT-L width)
+REAL_MED_CONFIG = {
+    "architectures": ["BertModel"],
+    "attention_probs_dropout_prob": 0.1,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.1,
+    "hidden_size": 768,
+    "initializer_range": 0.02,
+    "intermediate_size": 3072,
+    "layer_norm_eps": 1e-12,
+    "max_position_embeddings": 512,
+    "model_type": "bert",
+    "num_attention_heads": 12,
+    "num_hidden_layers": 12,
+    "pad_token_id": 0,
+    "type_vocab_size": 2,
+    "vocab_size": 30524,
+    "encoder_width": 768,
+    "add_cross_attention": True,
+}
+
+
+def real_layouts(out: Path) -> None:
+    """Key → shape of the full-size official models, randomly initialised (no weights, no download):
+    ImageReward (BLIP ViT-L/16 + BERT-base) and HPSv2's ViT-H-14 as hpsv2's own open_clip copy builds it.
+    The tests load these layouts into our classes: every key renamed right, every shape inferred right."""
+    import importlib
+
+    from hpsv2.src.open_clip import factory
+    from hpsv2.src.open_clip.model import CLIP
+
+    ir_mod = importlib.import_module("ImageReward.ImageReward")
+    (out / "med_config.json").write_text(json.dumps(REAL_MED_CONFIG, indent=1))
+    ir = ir_mod.ImageReward(med_config=str(out / "med_config.json"), device="cpu")  # BLIP's ViT calls .item()
+    with torch.device("meta"):
+        hps = CLIP(**factory._MODEL_CONFIGS["ViT-H-14"])
+    layouts = {
+        "imagereward_med_config": REAL_MED_CONFIG,
+        "imagereward": {k: list(v.shape) for k, v in ir.state_dict().items()},
+        "hpsv2_ViT-H-14": {k: list(v.shape) for k, v in hps.state_dict().items()},
+    }
+    (out / "real_layouts.json").write_text(json.dumps(layouts))
+    (out / "med_config.json").unlink()
 
 
 def _tiny_mlp(mlp_cls):
@@ -362,6 +410,7 @@ def main() -> None:
     hpsv2(args.out / "hpsv2", images)
     imagereward(args.out / "imagereward", images)
     aesthetics(args.out / "aesthetics", images, args.aesthetic_head)
+    real_layouts(args.out)
     for p in sorted(args.out.rglob("expected.json")):
         print(p.parent.name, json.loads(p.read_text())["scores"])
 
