@@ -109,3 +109,14 @@ def test_adafactor_with_gradient_checkpointing_trains(tiny_sd15, tmp_path):
     train_preference(backend, None, None, _sd_pairs(backend), cfg, seed=0, out_dir=tmp_path)
     a, b = backend.load_unet(None).state_dict(), backend.load_unet(tmp_path).state_dict()
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_eval_a_base_model_by_path(tiny_sd15, tmp_path):
+    from sail_bench.evaluate import evaluate_model
+
+    kw = dict(backend="sd15", sampler={"name": "ddim", "steps": 2, "guidance": 3.0}, limit=1)
+    kw |= dict(output_dir=str(tmp_path / "eval"), tracking_uri=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    df = evaluate_model(str(tiny_sd15), ["toy_shapes"], ["toy_aesthetic"], **kw)
+    assert list(df["method"]) == [f"sd15:{tiny_sd15}"] and df["mean"].notna().all()
+    with pytest.raises(UserError, match="--backend sd15\\|sdxl"):
+        evaluate_model(str(tiny_sd15), ["toy_shapes"], ["toy_aesthetic"])  # a directory, but not ours
