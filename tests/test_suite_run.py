@@ -53,6 +53,9 @@ def test_full_run_stages_shared_and_logged(finished):
     runs = client.search_runs([exp.experiment_id])
     children = {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
     assert set(children) == {"base", "dpo_seed", "sail"}
+    # iteration 0 trains on seed pairs only; later ones on 3 generated + 1 seed pair (alpha 0.75, pools of 4)
+    share = client.get_metric_history(children["sail"].info.run_id, "train/seed_pair_share")
+    assert {p.step: p.value for p in share} == {0: 1.0, 1: 0.25, 2: 0.25}
     for key in ("eval/toy_shapes/toy_oracle/mean", "eval/heldout_pairs/implicit_reward_acc/mean"):
         hist = client.get_metric_history(children["sail"].info.run_id, key)
         assert sorted(p.step for p in hist) == [0, 1, 2]

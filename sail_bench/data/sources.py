@@ -42,7 +42,7 @@ class ToyOracleSource:
             return bradley_terry_labels(sa, sb, cfg.temperature, rng_for(suite_seed, "seed_pair_labels"))
 
         params = {"prompts": hash_json(prompts), "pairs": n_pairs, "temperature": cfg.temperature}
-        return self._pairs_stage(prompts, n_pairs, "seed_pairs", label, params, "data/seed_pairs")
+        return self._pairs_stage(prompts, n_pairs, "seed_pairs", "seed", label, params)
 
     def heldout_pairs_stage(self, acc) -> Stage:
         """Fresh base samples over all toy prompts (new seeds: no training image), winner by the hidden
@@ -53,9 +53,10 @@ class ToyOracleSource:
         order = rng_for(self.pipe.suite.seed, "heldout_prompts").permutation(len(prompts))
         prompts = [prompts[i] for i in order]
         params = {"prompts": hash_json(prompts), "pairs": acc.pairs, "labels": "oracle"}
-        return self._pairs_stage(prompts, acc.pairs, "heldout_pairs", np.greater, params, "data/heldout_pairs")
+        return self._pairs_stage(prompts, acc.pairs, "heldout_pairs", "heldout", np.greater, params)
 
-    def _pairs_stage(self, prompts: list[str], n_pairs: int, tag: str, label, params: dict, stage_label: str):
+    def _pairs_stage(self, prompts: list[str], n_pairs: int, tag: str, origin: str, label, params: dict) -> Stage:
+        """``tag`` names the seeds and the stage, ``origin`` the pairs (the trainer counts "seed" pairs)."""
         from ..toy.oracle import oracle_score
 
         pipe, suite_seed = self.pipe, self.pipe.suite.seed
@@ -76,7 +77,7 @@ class ToyOracleSource:
             sa, sb = score[:n_pairs], score[n_pairs:]
             a_wins = np.asarray(label(sa, sb))
             m = torch.from_numpy(a_wins[:, None, None, None])
-            PairSet(torch.where(m, a, b), torch.where(m, b, a), rows, [tag] * n_pairs).save(out)
+            PairSet(torch.where(m, a, b), torch.where(m, b, a), rows, [origin] * n_pairs).save(out)
             return {
                 "pairs": n_pairs,
                 "prompts": len(set(rows)),
@@ -85,7 +86,7 @@ class ToyOracleSource:
             }
 
         params = params | {"sampler": sampler.model_dump(), "seed": suite_seed}
-        return Stage("preferences", 1, params, {"base": base}, run, label=stage_label)
+        return Stage("preferences", 1, params, {"base": base}, run, label=f"data/{tag}")
 
 
 from . import pickapic  # noqa: E402,F401  (registers pickapic_v2)
