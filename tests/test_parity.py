@@ -149,3 +149,17 @@ def test_full_size_official_layouts_load_into_our_models():
     assert head.layers[0].in_features == 768
     hps = open_clip.create_model("ViT-H-14", pretrained=None, device="meta")
     hps.load_state_dict({k: torch.empty(s, device="meta") for k, s in lay["hpsv2_ViT-H-14"].items()}, strict=True)
+
+
+def test_imagereward_weights_elsewhere_med_config_from_model_dir(tmp_path):
+    import shutil
+
+    shutil.copy(FIX / "imagereward" / "ImageReward.pt", tmp_path / "mine.pt")
+    expected = json.loads((FIX / "imagereward" / "expected.json").read_text())
+    scorer = build_metric(
+        "imagereward",
+        model=str(FIX / "imagereward"),
+        weights=str(tmp_path / "mine.pt"),
+        processor=str(FIX / "imagereward" / "tokenizer"),
+    )
+    assert np.allclose(scorer.score(IMAGES, expected["prompts"]), expected["scores"], rtol=1e-4)

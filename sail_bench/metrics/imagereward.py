@@ -131,13 +131,15 @@ class ImageReward:
         self.batch_size = batch_size
 
     def _file(self, name: str) -> str:
+        """``weights`` for the checkpoint; other files beside it, else in ``model`` (a directory or hub repo)."""
         if self.weights and name == "ImageReward.pt":
             return self.weights
-        base = Path(self.weights).parent if self.weights else Path(self.repo)
-        if base.is_dir():
-            if not (base / name).is_file():
-                raise FileNotFoundError(str(base / name))
-            return str(base / name)
+        places = ([Path(self.weights).parent] if self.weights else []) + [Path(self.repo)]
+        for d in places:
+            if (d / name).is_file():
+                return str(d / name)
+        if Path(self.repo).is_dir():
+            raise FileNotFoundError(str(Path(self.repo) / name))
         from huggingface_hub import hf_hub_download
 
         return hf_hub_download(self.repo, name)
