@@ -90,5 +90,8 @@ class Aesthetics:
 
     @torch.no_grad()
     def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
-        out = [self.head(self.embed(list(chunk))).squeeze(-1).cpu() for chunk in batches(images, self.batch_size)]
+        out = [
+            self.head(self.embed(list(chunk))).squeeze(-1).cpu()
+            for chunk in batches(images, self.batch_size, f"score {self.name}")
+        ]
         return torch.cat(out).double().numpy() if out else np.zeros(0)

@@ -20,8 +20,12 @@ def torch_dtype(name: str, metric: str) -> torch.dtype:
     return DTYPES[name]
 
 
-def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
+def batches(items: Sequence[T], size: int, desc: str | None = None) -> Iterator[Sequence[T]]:
+    """Consecutive chunks; with ``desc`` a progress bar (a benchmark is thousands of images per metric)."""
+    from tqdm.auto import tqdm
+
+    starts = range(0, len(items), size)
+    for i in tqdm(starts, desc=desc, unit="batch", leave=False, disable=desc is None or len(starts) < 2):
         yield items[i : i + size]
 
 

@@ -119,7 +119,7 @@ class HPSv2:
         size = model.visual.image_size
         size = size[0] if isinstance(size, tuple | list) else size
         out = []
-        for idx in batches(range(len(images)), self.batch_size):
+        for idx in batches(range(len(images)), self.batch_size, f"score {self.name}"):
             pix = torch.stack([hps_preprocess(images[i], size) for i in idx]).to(self.device, self.dtype)
             txt = tokenizer([prompts[i] for i in idx]).to(self.device)
             img = model.encode_image(pix).float()

@@ -177,7 +177,7 @@ class ImageReward:
         vision, text, head = self.model
         tf = clip_transform(vision.config.image_size)
         out = []
-        for idx in batches(range(len(images)), self.batch_size):
+        for idx in batches(range(len(images)), self.batch_size, f"score {self.name}"):
             pix = torch.stack([tf(images[i]) for i in idx]).to(self.device, self.dtype)
             tok = self.tokenizer(
                 [prompts[i] for i in idx],

@@ -68,7 +68,7 @@ class PickScore:
     @torch.no_grad()
     def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
         model, proc, out = self.model, self.processor, []
-        for idx in batches(range(len(images)), self.batch_size):
+        for idx in batches(range(len(images)), self.batch_size, f"score {self.name}"):
             pix = proc(images=[images[i].convert("RGB") for i in idx], return_tensors="pt")["pixel_values"]
             txt = proc(
                 text=[prompts[i] for i in idx], padding=True, truncation=True, max_length=77, return_tensors="pt"
