@@ -13,6 +13,8 @@ with the real ViT-H/L models, where batching matters more, not less.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import time
@@ -42,9 +44,10 @@ SCORERS = {
 
 def timed(scorer, images, prompts, batch: int) -> float:
     scorer.batch_size = batch
-    t0 = time.perf_counter()
-    scorer.score(images, prompts)
-    return time.perf_counter() - t0
+    with contextlib.redirect_stderr(io.StringIO()):  # the scorers' progress bars would garble the table
+        t0 = time.perf_counter()
+        scorer.score(images, prompts)
+        return time.perf_counter() - t0
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import yaml
 from .config import validate_suite
 from .errors import UserError
 from .pipeline import Pipeline
-from .runner import _scores, check_names, log_eval_artifacts, score_stats
+from .runner import check_names, load_scores, log_eval_artifacts, score_stats
 from .stages import RECORD
 from .tracking import Tracker, environment_tags
 
@@ -79,8 +79,9 @@ def evaluate_model(
     backend_cfg, checkpoint, name = resolve_model(model, backend)
     backend_cfg = backend_cfg | {k: v for k, v in (("device", device), ("dtype", dtype)) if v}
     bench_refs = [parse_ref(b) for b in benchmarks]
-    for b in bench_refs if limit else []:
-        b.setdefault("limit", limit)
+    if limit:  # a benchmark's own limit wins
+        for b in bench_refs:
+            b.setdefault("limit", limit)
     data = {
         "name": "eval",
         "seed": seed,
@@ -107,9 +108,9 @@ def evaluate_model(
     try:
         tracker.log_params(run, {"model": model, "backend": json.dumps(backend_cfg)})
         tracker.log_text(run, yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False), "eval.resolved.yaml")
-        refs = _scores(pipe, pipe.evaluation(base, label="base")) if vs_base and checkpoint else {}
+        refs = load_scores(pipe, pipe.evaluation(base, label="base")) if vs_base and checkpoint else {}
         rows, logged = [], {}
-        for (bench, metric), df in _scores(pipe, evals).items():
+        for (bench, metric), df in load_scores(pipe, evals).items():
             ref = {"base": refs[(bench, metric)]} if refs else {}
             stats = score_stats(df, ref, suite.evaluation.bootstrap, seed)
             logged.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})

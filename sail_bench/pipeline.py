@@ -41,6 +41,7 @@ class Pipeline:
         self.suite = suite
         self.store = store or StageStore(suite.out_dir)
         self._metrics: dict[str, object] = {}
+        self._heldout: Stage | None = None
 
     # -- lazily built heavy objects (plan never builds them) ---------------------------------
     @cached_property
@@ -129,7 +130,10 @@ class Pipeline:
         return self.source.seed_pairs_stage()
 
     def heldout_pairs(self) -> Stage:
-        return self.source.heldout_pairs_stage(self.suite.evaluation.reward_accuracy)
+        """Built once per pipeline: for Pick-a-Pic, choosing the rows reads the held-out split's metadata."""
+        if self._heldout is None:
+            self._heldout = self.source.heldout_pairs_stage(self.suite.evaluation.reward_accuracy)
+        return self._heldout
 
     def reward_accuracy(self, model: Stage, label: str) -> Stage | None:
         """How often the model's implicit reward against the base prefers the held-out human winner.

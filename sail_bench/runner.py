@@ -103,7 +103,7 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
     result = SuiteResult(parent)
     ok = False
     try:
-        base_scores = _scores(pipe, pipe.evaluation(pipe.base_model(), label="base"))
+        base_scores = load_scores(pipe, pipe.evaluation(pipe.base_model(), label="base"))
         dpo_id = next((m.id for m in suite.methods if m.method == "diffusion_dpo"), None)
         dpo_scores, dpo_correct = None, None
         order = sorted(suite.methods, key=lambda m: m.id != dpo_id)  # DPO first: others compare against it
@@ -115,7 +115,7 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
             for it in plan[m.id]:
                 label = f"{m.id}/{it.name}"
                 evals = pipe.evaluation(it.model, label=label)
-                scores = _scores(pipe, evals)
+                scores = load_scores(pipe, evals)
                 metrics: dict[str, float] = {}
                 for (bench, metric), df in scores.items():
                     refs = {"base": base_scores[(bench, metric)]}
@@ -125,11 +125,11 @@ def run_suite(suite: Suite, tracking_uri: str | None = None) -> SuiteResult:
                     metrics.update({f"eval/{bench}/{metric}/{k}": v for k, v in stats.items()})
                     result.rows.append(_row(m, it, bench, metric, stats))
                 if acc := pipe.reward_accuracy(it.model, label=label):
-                    acc_dir = pipe.store.ensure(acc)
+                    correct, margin = held_out_rewards(pipe.store.ensure(acc))
                     refs = {"dpo": dpo_correct} if dpo_correct is not None and m.id != dpo_id else {}
-                    stats = reward_accuracy_stats(acc_dir, refs, suite.evaluation.bootstrap, suite.seed)
+                    stats = reward_accuracy_stats(correct, margin, refs, suite.evaluation.bootstrap, suite.seed)
                     if m.id == dpo_id:
-                        dpo_correct = held_out_correct(acc_dir)
+                        dpo_correct = correct
                     metrics.update({f"eval/{HELDOUT[0]}/{HELDOUT[1]}/{k}": v for k, v in stats.items()})
                     result.rows.append(_row(m, it, *HELDOUT, stats))
                     tracker.log_artifact(child, pipe.store.path(acc) / "rewards.parquet", f"reward_accuracy/{it.name}")
@@ -162,19 +162,20 @@ def _row(m, it: Iterate, bench: str, metric: str, stats: dict) -> dict:
     }
 
 
-def held_out_correct(stage_dir: Path) -> np.ndarray:
-    """1 where the implicit reward prefers the held-out winner, per pair."""
+def held_out_rewards(stage_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Per held-out pair: 1 where the implicit reward prefers the winner, and the reward margin w - l."""
     rewards = pd.read_parquet(stage_dir / "rewards.parquet")
-    return (rewards["reward_w"] > rewards["reward_l"]).to_numpy(dtype=float)
+    margin = (rewards["reward_w"] - rewards["reward_l"]).to_numpy()
+    return (margin > 0).astype(float), margin
 
 
-def reward_accuracy_stats(stage_dir: Path, refs: dict[str, np.ndarray], n_boot: int, seed: int) -> dict[str, float]:
+def reward_accuracy_stats(
+    correct: np.ndarray, margin: np.ndarray, refs: dict[str, np.ndarray], n_boot: int, seed: int
+) -> dict[str, float]:
     """Accuracy with a bootstrap CI over pairs, the mean reward margin, and paired differences to other models'
     accuracy on the same pairs and draws (``vs_dpo/diff``: lost or gained discriminative ability)."""
-    rewards = pd.read_parquet(stage_dir / "rewards.parquet")
-    correct = held_out_correct(stage_dir)
     stats = {k: v for k, v in summarize(correct, n_boot, seed).items() if k != "n"}
-    stats["margin_mean"] = float((rewards["reward_w"] - rewards["reward_l"]).mean())
+    stats["margin_mean"] = float(margin.mean())
     for name, ref in refs.items():
         d = paired(correct, ref, n_boot, seed)
         stats.update({f"vs_{name}/{k}": d[k] for k in ("diff", "diff_se", "diff_ci_low", "diff_ci_high")})
@@ -202,7 +203,7 @@ def score_stats(df: pd.DataFrame, refs: dict[str, pd.DataFrame], n_boot: int, se
     return stats
 
 
-def _scores(pipe: Pipeline, evals: dict) -> dict[tuple[str, str], pd.DataFrame]:
+def load_scores(pipe: Pipeline, evals: dict) -> dict[tuple[str, str], pd.DataFrame]:
     return {k: pd.read_parquet(pipe.store.ensure(st) / "scores.parquet") for k, st in evals.items()}
 
 

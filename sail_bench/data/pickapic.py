@@ -90,10 +90,13 @@ class PickAPicSource:
     def metadata(self) -> pd.DataFrame:
         """caption and label_0 of every row (no images are read)."""
         if self._meta is None:
-            ds = load_preferences(self.path, self.cfg.split, self.cfg.streaming, ["caption", "label_0"])
-            rows = ds if self.cfg.streaming else ds.to_pandas().to_dict("records")
-            self._meta = pd.DataFrame(list(rows), columns=["caption", "label_0"])
+            self._meta = self._read_meta(self.path, self.cfg.split)
         return self._meta
+
+    def _read_meta(self, path: str, split: str) -> pd.DataFrame:
+        ds = load_preferences(path, split, self.cfg.streaming, ["caption", "label_0"])
+        rows = ds if self.cfg.streaming else ds.to_pandas().to_dict("records")
+        return pd.DataFrame(list(rows), columns=["caption", "label_0"])
 
     def split(self) -> tuple[list[str], list[list[str]]]:
         d, seed = self.pipe.suite.data, self.pipe.suite.seed
@@ -139,11 +142,7 @@ class PickAPicSource:
             same = local.resolve() == Path(self.path).expanduser().resolve()
         else:
             same = path == self.path and acc.split == self.cfg.split
-        if same:
-            meta = self.metadata()
-        else:
-            ds = load_preferences(path, acc.split, self.cfg.streaming, ["caption", "label_0"])
-            meta = pd.DataFrame(list(ds if self.cfg.streaming else ds.to_pandas().to_dict("records")))
+        meta = self.metadata() if same else self._read_meta(path, acc.split)
         usable = meta[meta["label_0"] != 0.5].index.to_numpy()
         if same:
             usable = np.setdiff1d(usable, self._seed_rows)

@@ -10,13 +10,12 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from ..errors import MissingInput, UserError
 from . import METRICS
-from .common import LinearMLPHead, batches, clip_transform, load, torch_dtype
+from .common import BatchedScorer, LinearMLPHead, clip_transform, load
 
 CLIP_MODEL = "openai/clip-vit-large-patch14"
 HEAD_FILE = "sac+logos+ava1-l14-linearMSE.pth"  # github.com/christophschuhmann/improved-aesthetic-predictor
@@ -30,7 +29,7 @@ class AestheticHead(LinearMLPHead):
 
 
 @METRICS.register("aesthetics")
-class Aesthetics:
+class Aesthetics(BatchedScorer):
     """LAION aesthetic predictor (CLIP ViT-L/14 + linear MLP), raw score.
 
     Preprocessing is OpenAI CLIP's own transform (what the predictor was fitted on), not the HF processor.
@@ -54,9 +53,7 @@ class Aesthetics:
                 "(github.com/christophschuhmann/improved-aesthetic-predictor)"
             )
         self.weights = weights
-        self.device = torch.device(device)
-        self.dtype = torch_dtype(dtype, self.name)
-        self.batch_size = batch_size
+        super().__init__(device, dtype, batch_size)
 
     @cached_property
     def clip(self):
@@ -88,10 +85,5 @@ class Aesthetics:
         emb = model(pixel_values=pix).image_embeds.float()
         return emb / emb.norm(dim=-1, keepdim=True)
 
-    @torch.no_grad()
-    def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
-        out = [
-            self.head(self.embed(list(chunk))).squeeze(-1).cpu()
-            for chunk in batches(images, self.batch_size, f"score {self.name}")
-        ]
-        return torch.cat(out).double().numpy() if out else np.zeros(0)
+    def score_batch(self, images: list[Image.Image], prompts: list[str]) -> torch.Tensor:
+        return self.head(self.embed(images)).squeeze(-1)

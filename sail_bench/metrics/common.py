@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
+import numpy as np
 import torch
+from PIL import Image
 
 from ..errors import MissingInput, UserError
 
@@ -27,6 +29,29 @@ def batches(items: Sequence[T], size: int, desc: str | None = None) -> Iterator[
     starts = range(0, len(items), size)
     for i in tqdm(starts, desc=desc, unit="batch", leave=False, disable=desc is None or len(starts) < 2):
         yield items[i : i + size]
+
+
+class BatchedScorer:
+    """What the learned scorers share: device, dtype, batch size, and the one batching loop.
+    A subclass scores one batch (images with their prompts) and returns a 1-D tensor."""
+
+    name: str
+
+    def __init__(self, device: str, dtype: str, batch_size: int) -> None:
+        self.device = torch.device(device)
+        self.dtype = torch_dtype(dtype, self.name)
+        self.batch_size = batch_size
+
+    def score_batch(self, images: list[Image.Image], prompts: list[str]) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
+        out = [
+            self.score_batch([images[i] for i in idx], [prompts[i] for i in idx]).float().cpu()
+            for idx in batches(range(len(images)), self.batch_size, f"score {self.name}")
+        ]
+        return torch.cat(out).double().numpy() if out else np.zeros(0)
 
 
 def load(what: str, source: str, fn: Callable[[], T], hint: str) -> T:

@@ -18,13 +18,12 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from ..errors import UserError
 from . import METRICS
-from .common import CLIP_MEAN, CLIP_STD, batches, load, torch_dtype
+from .common import CLIP_MEAN, CLIP_STD, BatchedScorer, load
 
 ARCH = "ViT-H-14"
 HUB_REPO = "xswu/HPSv2"
@@ -47,7 +46,7 @@ def hps_preprocess(image: Image.Image, size: int) -> torch.Tensor:
 
 
 @METRICS.register("hpsv2")
-class HPSv2:
+class HPSv2(BatchedScorer):
     """HPSv2 (open_clip ViT-H/14 + HPS checkpoint), 100 x cosine; version v2.0 | v2.1 required."""
 
     name = "hpsv2"
@@ -72,9 +71,7 @@ class HPSv2:
         self.repo = model or HUB_REPO
         self.weights = weights
         self.arch = arch or ARCH
-        self.device = torch.device(device)
-        self.dtype = torch_dtype(dtype, self.name)
-        self.batch_size = batch_size
+        super().__init__(device, dtype, batch_size)
 
     def _checkpoint(self) -> str:
         if self.weights:
@@ -113,17 +110,12 @@ class HPSv2:
             f"pass weights: /path/to/{FILES[self.version]} (hub {HUB_REPO})",
         )
 
-    @torch.no_grad()
-    def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
+    def score_batch(self, images: list[Image.Image], prompts: list[str]) -> torch.Tensor:
         model, tokenizer = self.model
         size = model.visual.image_size
         size = size[0] if isinstance(size, tuple | list) else size
-        out = []
-        for idx in batches(range(len(images)), self.batch_size, f"score {self.name}"):
-            pix = torch.stack([hps_preprocess(images[i], size) for i in idx]).to(self.device, self.dtype)
-            txt = tokenizer([prompts[i] for i in idx]).to(self.device)
-            img = model.encode_image(pix).float()
-            txt = model.encode_text(txt).float()
-            img, txt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)
-            out.append(100 * (img * txt).sum(-1).cpu())
-        return torch.cat(out).double().numpy() if out else np.zeros(0)
+        pix = torch.stack([hps_preprocess(im, size) for im in images]).to(self.device, self.dtype)
+        img = model.encode_image(pix).float()
+        txt = model.encode_text(tokenizer(prompts).to(self.device)).float()
+        img, txt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)
+        return 100 * (img * txt).sum(-1)

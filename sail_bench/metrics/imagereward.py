@@ -22,12 +22,11 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from . import METRICS
-from .common import LinearMLPHead, batches, clip_transform, load, torch_dtype
+from .common import BatchedScorer, LinearMLPHead, clip_transform, load
 
 HUB_REPO = "THUDM/ImageReward"
 TOKENIZER = "bert-base-uncased"
@@ -108,7 +107,7 @@ def build_blip(state: dict, med_config: dict):
 
 
 @METRICS.register("imagereward")
-class ImageReward:
+class ImageReward(BatchedScorer):
     """ImageReward (BLIP ViT-L + BERT cross-attention, ported to transformers 5), normalised."""
 
     name = "imagereward"
@@ -126,9 +125,7 @@ class ImageReward:
         self.repo = model or HUB_REPO
         self.weights = weights
         self.tokenizer_id = processor or TOKENIZER
-        self.device = torch.device(device)
-        self.dtype = torch_dtype(dtype, self.name)
-        self.batch_size = batch_size
+        super().__init__(device, dtype, batch_size)
 
     def _file(self, name: str) -> str:
         """``weights`` for the checkpoint; other files beside it, else in ``model`` (a directory or hub repo)."""
@@ -172,28 +169,20 @@ class ImageReward:
 
         return load("imagereward: tokenizer", self.tokenizer_id, build, f"pass processor: /path/to/{TOKENIZER}")
 
-    @torch.no_grad()
-    def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
+    def score_batch(self, images: list[Image.Image], prompts: list[str]) -> torch.Tensor:
         vision, text, head = self.model
         tf = clip_transform(vision.config.image_size)
-        out = []
-        for idx in batches(range(len(images)), self.batch_size, f"score {self.name}"):
-            pix = torch.stack([tf(images[i]) for i in idx]).to(self.device, self.dtype)
-            tok = self.tokenizer(
-                [prompts[i] for i in idx],
-                padding="max_length",
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="pt",
-            ).to(self.device)
-            image_embeds = vision(pixel_values=pix).last_hidden_state
-            state = text(
-                input_ids=tok["input_ids"],
-                attention_mask=tok["attention_mask"],
-                encoder_hidden_states=image_embeds,
-                encoder_attention_mask=torch.ones(image_embeds.shape[:-1], dtype=torch.long, device=self.device),
-                is_decoder=False,
-            ).last_hidden_state
-            reward = head(state[:, 0, :].float()).squeeze(-1)
-            out.append(((reward - MEAN) / STD).cpu())
-        return torch.cat(out).double().numpy() if out else np.zeros(0)
+        pix = torch.stack([tf(im) for im in images]).to(self.device, self.dtype)
+        tok = self.tokenizer(
+            prompts, padding="max_length", truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        ).to(self.device)
+        image_embeds = vision(pixel_values=pix).last_hidden_state
+        state = text(
+            input_ids=tok["input_ids"],
+            attention_mask=tok["attention_mask"],
+            encoder_hidden_states=image_embeds,
+            encoder_attention_mask=torch.ones(image_embeds.shape[:-1], dtype=torch.long, device=self.device),
+            is_decoder=False,
+        ).last_hidden_state
+        reward = head(state[:, 0, :].float()).squeeze(-1)
+        return (reward - MEAN) / STD

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from functools import cached_property
 
-import numpy as np
 import torch
 from PIL import Image
 
 from . import METRICS
-from .common import batches, features, load, torch_dtype
+from .common import BatchedScorer, features, load
 
 MODEL = "yuvalkirstain/PickScore_v1"
 PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
 
 @METRICS.register("pickscore")
-class PickScore:
+class PickScore(BatchedScorer):
     """PickScore (CLIP ViT-H/14 fine-tuned on Pick-a-Pic), exp(logit_scale) x cosine."""
 
     name = "pickscore"
@@ -39,9 +38,7 @@ class PickScore:
     ) -> None:
         self.model_id = model or MODEL
         self.processor_id = processor or PROCESSOR
-        self.device = torch.device(device)
-        self.dtype = torch_dtype(dtype, self.name)
-        self.batch_size = batch_size
+        super().__init__(device, dtype, batch_size)
 
     @cached_property
     def model(self):
@@ -65,20 +62,15 @@ class PickScore:
             f"pass processor: /path/to/CLIP-ViT-H-14-laion2B-s32B-b79K (hub {PROCESSOR})",
         )
 
-    @torch.no_grad()
-    def score(self, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
-        model, proc, out = self.model, self.processor, []
-        for idx in batches(range(len(images)), self.batch_size, f"score {self.name}"):
-            pix = proc(images=[images[i].convert("RGB") for i in idx], return_tensors="pt")["pixel_values"]
-            txt = proc(
-                text=[prompts[i] for i in idx], padding=True, truncation=True, max_length=77, return_tensors="pt"
+    def score_batch(self, images: list[Image.Image], prompts: list[str]) -> torch.Tensor:
+        model, proc = self.model, self.processor
+        pix = proc(images=[im.convert("RGB") for im in images], return_tensors="pt")["pixel_values"]
+        txt = proc(text=prompts, padding=True, truncation=True, max_length=77, return_tensors="pt")
+        img = features(model.get_image_features(pixel_values=pix.to(self.device, self.dtype))).float()
+        txt = features(
+            model.get_text_features(
+                input_ids=txt["input_ids"].to(self.device), attention_mask=txt["attention_mask"].to(self.device)
             )
-            img = features(model.get_image_features(pixel_values=pix.to(self.device, self.dtype))).float()
-            txt = features(
-                model.get_text_features(
-                    input_ids=txt["input_ids"].to(self.device), attention_mask=txt["attention_mask"].to(self.device)
-                )
-            ).float()
-            img, txt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)
-            out.append((model.logit_scale.float().exp() * (img * txt).sum(-1)).cpu())
-        return torch.cat(out).double().numpy() if out else np.zeros(0)
+        ).float()
+        img, txt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)
+        return model.logit_scale.float().exp() * (img * txt).sum(-1)
